@@ -1,0 +1,27 @@
+"""Domain errors as RFC 9457 problems: the one place that maps them to statuses."""
+
+from connexion.lifecycle import ConnexionRequest
+from connexion.problem import problem
+
+from warehouse_connections.connections import ConnectionNotFound
+
+DOMAIN_ERRORS = {
+    ConnectionNotFound: (404, "Not Found"),
+}
+
+
+def register(app) -> None:
+    for error, (status, title) in DOMAIN_ERRORS.items():
+        app.add_error_handler(error, _handler(status, title))
+    app.add_error_handler(UnicodeError, _bad_encoding)
+
+
+def _handler(status: int, title: str):
+    def handle(_request: ConnexionRequest, error: Exception):
+        return problem(status=status, title=title, detail=str(error))
+
+    return handle
+
+
+def _bad_encoding(_request: ConnexionRequest, _error: UnicodeError):
+    return problem(status=400, title="Bad Request", detail="The request body is not valid UTF-8.")

@@ -1,0 +1,20 @@
+"""peewee models. The database is bound at start-up (`models.storage.bind_database`)."""
+
+from models.api_key import ApiKey
+from models.base import BaseModel, database, utc_now
+from models.organisation import Organisation
+from models.secret import Secret
+from models.warehouse_connection import WarehouseConnection
+
+ALL_MODELS = [Organisation, ApiKey, WarehouseConnection, Secret]
+
+__all__ = [
+    "ALL_MODELS",
+    "ApiKey",
+    "BaseModel",
+    "Organisation",
+    "Secret",
+    "WarehouseConnection",
+    "database",
+    "utc_now",
+]

@@ -1,0 +1,67 @@
+import hashlib
+import hmac
+import re
+import secrets
+
+from peewee import BooleanField, CharField, ForeignKeyField, IntegrityError
+from playhouse.postgres_ext import DateTimeTZField
+
+from models.base import BaseModel, database, utc_now
+from models.organisation import Organisation
+
+KEY_PATTERN = re.compile(r"wck_[A-Za-z0-9_-]{32,128}")
+# "wck_" and 8 more characters: enough to name a key in lists and logs, far too little to use it.
+PREFIX_LENGTH = 12
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKey(BaseModel):
+    """An organisation's API key. Only the SHA-256 of the key is stored."""
+
+    organisation = ForeignKeyField(Organisation, backref="api_keys", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    prefix = CharField(max_length=PREFIX_LENGTH, unique=True)
+    key_hash = CharField(max_length=64)
+    read_only = BooleanField(default=False)
+    created_at = DateTimeTZField(default=utc_now)
+    revoked_at = DateTimeTZField(null=True)
+
+    @classmethod
+    def issue(cls, organisation_id: int, name: str, read_only: bool = False) -> tuple["ApiKey", str]:
+        """Create a key; returns the row and the key, which exists nowhere else from now on."""
+        for attempt in range(3):
+            key = "wck_" + secrets.token_urlsafe(32)
+            try:
+                with database.atomic():
+                    row = cls.create(
+                        organisation=organisation_id,
+                        name=name,
+                        prefix=key[:PREFIX_LENGTH],
+                        key_hash=_hash(key),
+                        read_only=read_only,
+                    )
+                return row, key
+            except IntegrityError:
+                # Two keys sharing a prefix is rare but possible; the unique index decides.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def find_active(cls, key: str) -> "ApiKey | None":
+        """The unrevoked key matching `key`, compared in constant time; None if there is none."""
+        if not KEY_PATTERN.fullmatch(key):
+            return None
+        row = cls.get_or_none((cls.prefix == key[:PREFIX_LENGTH]) & cls.revoked_at.is_null())
+        if row is None or not hmac.compare_digest(row.key_hash, _hash(key)):
+            return None
+        return row
+
+    @classmethod
+    def revoke(cls, prefix: str) -> bool:
+        """Revoke the active key with this prefix; False if there is none."""
+        updated = cls.update(revoked_at=utc_now()).where((cls.prefix == prefix) & cls.revoked_at.is_null()).execute()
+        return updated == 1

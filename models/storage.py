@@ -1,0 +1,77 @@
+"""Opening the database named by a URL, binding the models to it, and migrating it."""
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from peewee import Database
+from playhouse.db_url import parse
+from playhouse.migrations import Runner
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from models.base import database
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Enough for Flask's 10 request threads plus the API-key lookups that run beside them.
+POOL_SIZE = 32
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def open_database(url: str) -> Database:
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        return _open_sqlite(url)
+    if scheme in ("postgres", "postgresql"):
+        return _open_postgresql(url)
+    raise DatabaseURLError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme or url!r}")
+
+
+def _open_sqlite(url: str) -> Database:
+    path = url.removeprefix("sqlite:///")
+    if not path or path.startswith(":memory:") or path == url:
+        # An in-memory database is one per connection, so requests would not see each other's data.
+        raise DatabaseURLError(f"DATABASE_URL {url!r} must name a SQLite file, e.g. sqlite:///var/wc.sqlite3")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return PooledSqliteDatabase(
+        path,
+        pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal", "busy_timeout": 10_000},
+        # Writers take the lock when the transaction starts, so two writers wait instead of deadlocking.
+        lock_type="IMMEDIATE",
+        timeout=10,
+        max_connections=POOL_SIZE,
+        stale_timeout=300,
+        check_same_thread=False,
+    )
+
+
+def _open_postgresql(url: str) -> Database:
+    params = parse(url, unquote_password=True, unquote_user=True)
+    name = params.pop("database")
+    return PooledPostgresqlDatabase(
+        name,
+        prefer_psycopg3=True,
+        options="-c TimeZone=UTC",
+        max_connections=POOL_SIZE,
+        stale_timeout=300,
+        **params,
+    )
+
+
+def bind_database(url: str) -> Database:
+    """Open the database and point every model at it."""
+    opened = open_database(url)
+    database.initialize(opened)
+    return opened
+
+
+def migrate() -> list[str]:
+    """Apply pending migrations to the bound database; returns their names."""
+    with database.connection_context():
+        return Runner(database.obj, directory=str(MIGRATIONS_DIR)).up()
+
+
+def pending_migrations() -> list[str]:
+    with database.connection_context():
+        return [m.name for m in Runner(database.obj, directory=str(MIGRATIONS_DIR)).status() if not m.applied]

@@ -1,0 +1,72 @@
+import pytest
+
+from models import ApiKey, database
+from tests.conftest import issue_key
+
+
+def problem(status: int, title: str, detail: str) -> dict:
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail}
+
+
+def test_auth__no_key__returns_401(anonymous_client, list_url):
+    response = anonymous_client.get(list_url)
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == problem(401, "Unauthorized", "No authorization token provided")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Api-Key wck_" + "A" * 43, "Api-Key garbage", "Api-Key ", "Bearer wck_" + "A" * 43, "wck_" + "A" * 43],
+)
+def test_auth__unknown_or_malformed_key__returns_401(anonymous_client, list_url, header):
+    response = anonymous_client.get(list_url, headers={"Authorization": header})
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Unauthorized"
+
+
+def test_auth__revoked_key__returns_401(anonymous_client, list_url, api_key):
+    with database.connection_context():
+        assert ApiKey.revoke(api_key[:12])
+
+    response = anonymous_client.get(list_url, headers={"Authorization": f"Api-Key {api_key}"})
+
+    assert response.status_code == 401
+    assert response.json() == problem(401, "Unauthorized", "The API key is unknown or revoked.")
+
+
+def test_auth__scheme_in_other_case__is_accepted(anonymous_client, list_url, api_key):
+    response = anonymous_client.get(list_url, headers={"Authorization": f"api-key {api_key}"})
+
+    assert response.status_code == 200
+
+
+def test_auth__other_organisations_key__returns_403(anonymous_client, list_url, other_organisation):
+    other_key = issue_key(other_organisation)
+
+    response = anonymous_client.get(list_url, headers={"Authorization": f"Api-Key {other_key}"})
+
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == problem(403, "Forbidden", "This API key belongs to another organisation.")
+
+
+def test_auth__other_organisations_key_on_detail__returns_403(
+    anonymous_client, list_url, connection, other_organisation
+):
+    other_key = issue_key(other_organisation)
+
+    response = anonymous_client.get(f"{list_url}{connection.id}/", headers={"Authorization": f"Api-Key {other_key}"})
+
+    assert response.status_code == 403
+
+
+def test_auth__stored_key__is_only_a_hash(api_key):
+    with database.connection_context():
+        row = ApiKey.get(ApiKey.prefix == api_key[:12])
+
+    assert api_key not in (row.key_hash, row.name, row.prefix)
+    assert len(row.key_hash) == 64

@@ -1,0 +1,170 @@
+"""The `warehouse-connections` command, run as a user runs it: a separate process on the test database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from models import ApiKey, Organisation, database
+
+
+@pytest.fixture
+def run(settings):
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "WC_DATA_DIR": str(settings.data_dir)}
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "warehouse_connections", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    run.env = env
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["serve"],
+        ["migrate"],
+        ["organisations", "create"],
+        ["organisations", "list"],
+        ["api-keys", "create"],
+        ["api-keys", "list"],
+        ["api-keys", "revoke"],
+    ],
+)
+def test_cli__help__is_available_on_every_command(run, command):
+    result = run(*command, "--help")
+
+    assert result.stdout.startswith("usage: warehouse-connections")
+
+
+def test_cli__organisations_create__prints_the_new_id_alone(run):
+    result = run("organisations", "create", "--name", "Acme")
+
+    with database.connection_context():
+        organisation = Organisation.get(Organisation.name == "Acme")
+    assert result.stdout == f"{organisation.id}\n"
+
+
+def test_cli__organisations_list__prints_id_and_name(run, organisation, other_organisation):
+    result = run("organisations", "list")
+
+    assert result.stdout == f"{organisation.id}\tAcme\n{other_organisation.id}\tGlobex\n"
+
+
+def test_cli__api_keys_create__prints_a_key_that_works(run, app, organisation, list_url):
+    key = run("api-keys", "create", "--organisation", str(organisation.id), "--name", "ci").stdout.strip()
+
+    response = app.test_client().get(list_url, headers={"Authorization": f"Api-Key {key}"})
+
+    assert response.status_code == 200
+    with database.connection_context():
+        assert ApiKey.get(ApiKey.prefix == key[:12]).read_only is False
+
+
+def test_cli__api_keys_create_read_only__stores_a_read_only_key(run, organisation):
+    key = run("api-keys", "create", "--organisation", str(organisation.id), "--read-only").stdout.strip()
+
+    with database.connection_context():
+        assert ApiKey.get(ApiKey.prefix == key[:12]).read_only is True
+
+
+def test_cli__api_keys_create_for_unknown_organisation__fails_clearly(run):
+    result = run("api-keys", "create", "--organisation", "999999", check=False)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.endswith("error: no organisation 999999\n")
+
+
+def test_cli__api_keys_list__shows_prefixes_never_keys(run, organisation, api_key, read_only_api_key):
+    result = run("api-keys", "list", "--organisation", str(organisation.id))
+
+    assert result.stdout == (
+        f"{api_key[:12]}\tfull\tactive\ttest key\n{read_only_api_key[:12]}\tread-only\tactive\ttest key\n"
+    )
+    assert api_key not in result.stdout
+
+
+def test_cli__api_keys_revoke__stops_the_key_working(run, app, api_key, list_url):
+    result = run("api-keys", "revoke", api_key[:12])
+
+    response = app.test_client().get(list_url, headers={"Authorization": f"Api-Key {api_key}"})
+    assert result.stdout == f"revoked {api_key[:12]}\n"
+    assert response.status_code == 401
+
+
+def test_cli__api_keys_revoke_unknown_prefix__fails_clearly(run):
+    result = run("api-keys", "revoke", "wck_nothere", check=False)
+
+    assert result.returncode == 2
+    assert result.stderr.endswith("error: no active API key with prefix 'wck_nothere'\n")
+
+
+def test_cli__bad_database_url__fails_clearly(run):
+    result = subprocess.run(
+        [sys.executable, "-m", "warehouse_connections", "organisations", "list"],
+        env={**run.env, "DATABASE_URL": "mysql://nowhere/x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == "error: DATABASE_URL must start with sqlite:/// or postgresql://, not 'mysql'\n"
+
+
+def test_cli__serve_on_empty_database__bootstraps_an_organisation_and_a_working_key(run):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "warehouse_connections", "serve", "--port", str(port)],
+        env=run.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        banner = [server.stdout.readline() for _ in range(8)]
+        key = banner[3].strip()
+        with database.connection_context():
+            (organisation,) = Organisation.select()
+        url = f"http://127.0.0.1:{port}/api/v1/organisations/{organisation.id}/integrations/warehouse-connections/"
+
+        response = get_when_up(url, headers={"Authorization": f"Api-Key {key}"})
+
+        assert (
+            banner[0] == f"First start: created organisation {organisation.id} (Default organisation) and an API key.\n"
+        )
+        assert organisation.name == "Default organisation"
+        assert response.status_code == 200
+        assert response.json() == []
+        assert banner[7] == f"    curl -H 'Authorization: Api-Key {key}' {url}\n"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def get_when_up(url: str, headers: dict, deadline_seconds: float = 20) -> httpx.Response:
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            return httpx.get(url, headers=headers, timeout=5)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

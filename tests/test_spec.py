@@ -1,0 +1,44 @@
+import importlib
+
+import yaml
+from openapi_spec_validator import validate
+
+from openapi import SPEC_PATH
+
+METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+def load_spec() -> dict:
+    return yaml.safe_load(SPEC_PATH.read_text())
+
+
+def operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_spec__validates_as_openapi_3_0_3():
+    spec = load_spec()
+
+    validate(spec)
+    assert spec["openapi"] == "3.0.3"
+
+
+def test_spec__every_operation_id__resolves_to_a_handler():
+    for path, method, operation in operations(load_spec()):
+        module = importlib.import_module(operation["x-openapi-router-controller"])
+
+        assert callable(getattr(module, operation["operationId"], None)), f"{method} {path}"
+
+
+def test_spec__every_path__ends_with_a_slash():
+    assert all(path.endswith("/") for path in load_spec()["paths"])
+
+
+def test_spec__served__at_api_v1_openapi_json(anonymous_client):
+    response = anonymous_client.get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    assert response.json()["paths"].keys() == load_spec()["paths"].keys()

@@ -1,0 +1,1 @@
+"""The warehouse-connections service: settings, app factory, CLI and the connection lifecycle."""

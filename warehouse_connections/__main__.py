@@ -1,0 +1,5 @@
+import sys
+
+from warehouse_connections.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""The `warehouse-connections` command: serve the API and administer organisations and API keys."""
+
+import argparse
+import sys
+
+import uvicorn
+
+from models import ApiKey, Organisation, database
+from models.storage import DatabaseURLError, bind_database, migrate
+from warehouse_connections.settings import Settings, SettingsError
+
+DEFAULT_ORGANISATION = "Default organisation"
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        bind_database(settings.database_url)
+        # Every command works on an up-to-date schema, so a fresh machine needs no separate step.
+        for name in migrate():
+            print(f"applied migration {name}", file=sys.stderr)
+        return args.run(args, settings) or 0
+    except (CommandError, SettingsError, DatabaseURLError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warehouse-connections",
+        description="Connect an organisation's data warehouse. Settings come from the environment (README).",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="apply migrations and serve the API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=_migrate)
+
+    organisations = commands.add_parser("organisations", help="create and list organisations")
+    organisation_commands = organisations.add_subparsers(required=True, metavar="COMMAND")
+    create = organisation_commands.add_parser("create", help="create an organisation; prints its id")
+    create.add_argument("--name", required=True)
+    create.set_defaults(run=_create_organisation)
+    organisation_commands.add_parser("list", help="list organisations (id, name)").set_defaults(run=_list_organisations)
+
+    api_keys = commands.add_parser("api-keys", help="create, list and revoke API keys")
+    key_commands = api_keys.add_subparsers(required=True, metavar="COMMAND")
+    create = key_commands.add_parser("create", help="create an API key; prints the key, once")
+    create.add_argument("--organisation", type=int, required=True, metavar="ID")
+    create.add_argument("--name", default="API key")
+    create.add_argument("--read-only", action="store_true", help="may only list and get connections")
+    create.set_defaults(run=_create_api_key)
+    listing = key_commands.add_parser("list", help="list an organisation's keys (prefixes, never keys)")
+    listing.add_argument("--organisation", type=int, required=True, metavar="ID")
+    listing.set_defaults(run=_list_api_keys)
+    revoke = key_commands.add_parser("revoke", help="revoke the key with this prefix")
+    revoke.add_argument("prefix")
+    revoke.set_defaults(run=_revoke_api_key)
+    return parser
+
+
+def _serve(args, settings: Settings) -> None:
+    with database.connection_context():
+        if not Organisation.select().exists():
+            _bootstrap(args)
+    uvicorn.run(
+        "warehouse_connections.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        lifespan="on",
+    )
+
+
+def _bootstrap(args) -> None:
+    organisation = Organisation.create(name=DEFAULT_ORGANISATION)
+    _, key = ApiKey.issue(organisation.id, "Created on first start")
+    url = f"http://{args.host}:{args.port}/api/v1/organisations/{organisation.id}/integrations/warehouse-connections/"
+    print(
+        f"First start: created organisation {organisation.id} ({DEFAULT_ORGANISATION}) and an API key.\n"
+        f"The key is shown only now; keep it:\n\n    {key}\n\n"
+        f"Try it:\n\n    curl -H 'Authorization: Api-Key {key}' {url}\n",
+        flush=True,
+    )
+
+
+def _migrate(args, settings: Settings) -> None:
+    # main() has applied them; the command exists so a deployment can migrate before it serves.
+    print("database schema is up to date", file=sys.stderr)
+
+
+def _create_organisation(args, settings: Settings) -> None:
+    with database.connection_context():
+        print(Organisation.create(name=args.name).id)
+
+
+def _list_organisations(args, settings: Settings) -> None:
+    with database.connection_context():
+        for organisation in Organisation.select().order_by(Organisation.id):
+            print(f"{organisation.id}\t{organisation.name}")
+
+
+def _create_api_key(args, settings: Settings) -> None:
+    with database.connection_context():
+        if not Organisation.select().where(Organisation.id == args.organisation).exists():
+            raise CommandError(f"no organisation {args.organisation}")
+        _, key = ApiKey.issue(args.organisation, args.name, read_only=args.read_only)
+    print(key)
+
+
+def _list_api_keys(args, settings: Settings) -> None:
+    with database.connection_context():
+        keys = ApiKey.select().where(ApiKey.organisation == args.organisation).order_by(ApiKey.id)
+        for key in keys:
+            access = "read-only" if key.read_only else "full"
+            state = "revoked" if key.revoked_at else "active"
+            print(f"{key.prefix}\t{access}\t{state}\t{key.name}")
+
+
+def _revoke_api_key(args, settings: Settings) -> None:
+    with database.connection_context():
+        if not ApiKey.revoke(args.prefix):
+            raise CommandError(f"no active API key with prefix {args.prefix!r}")
+    print(f"revoked {args.prefix}")
