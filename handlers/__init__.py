@@ -2,10 +2,16 @@
 
 import json
 
-from flask import Response
+from flask import Response, current_app
+
+from warehouse_connections.settings import Settings
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     # An explicit Content-Type: operations that document problem+json too would 500 on a bare dict
     # (connexion issue #1956).
     return Response(json.dumps(body, separators=(",", ":")), status, headers, mimetype="application/json")
+
+
+def current_settings() -> Settings:
+    return current_app.config["SETTINGS"]

@@ -3,10 +3,14 @@
 from connexion.lifecycle import ConnexionRequest
 from connexion.problem import problem
 
-from warehouse_connections.connections import ConnectionNotFound
+from warehouse_connections.connections import ConnectionExists, ConnectionNotFound, ImmutableField
+from warehouses import InvalidConfig
 
 DOMAIN_ERRORS = {
     ConnectionNotFound: (404, "Not Found"),
+    ConnectionExists: (409, "Conflict"),
+    ImmutableField: (400, "Bad Request"),
+    InvalidConfig: (400, "Bad Request"),
 }
 
 
@@ -17,6 +21,7 @@ def register(app) -> None:
 
 
 def _handler(status: int, title: str):
+    # The messages of these errors name fields, never values: they are safe to return.
     def handle(_request: ConnexionRequest, error: Exception):
         return problem(status=status, title=title, detail=str(error))
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from urllib.parse import urlparse
 
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 from playhouse.db_url import parse
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
@@ -13,6 +13,8 @@ from models.base import database
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Enough for Flask's 10 request threads plus the API-key lookups that run beside them.
 POOL_SIZE = 32
+# Any constant of ours: the key of the PostgreSQL advisory lock that serialises migrations.
+MIGRATION_LOCK = 7_302_118_410
 
 
 class DatabaseURLError(ValueError):
@@ -69,7 +71,14 @@ def bind_database(url: str) -> Database:
 def migrate() -> list[str]:
     """Apply pending migrations to the bound database; returns their names."""
     with database.connection_context():
-        return Runner(database.obj, directory=str(MIGRATIONS_DIR)).up()
+        if not isinstance(database.obj, PostgresqlDatabase):
+            return Runner(database.obj, directory=str(MIGRATIONS_DIR)).up()
+        # Replicas starting together on one PostgreSQL take turns; the later ones find nothing to do.
+        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            return Runner(database.obj, directory=str(MIGRATIONS_DIR)).up()
+        finally:
+            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
 def pending_migrations() -> list[str]:

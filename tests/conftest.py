@@ -1,15 +1,24 @@
 """Fixtures: one app per session on a temporary SQLite file, or on WC_TEST_DATABASE_URL (PostgreSQL)."""
 
+import base64
 import datetime
 import json
+import logging
 import os
+import socket
+import subprocess
+import sys
+import time
 
+import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from models import ALL_MODELS, ApiKey, Organisation, WarehouseConnection, database
 from models.storage import migrate
 from warehouse_connections.app import create_app
 from warehouse_connections.settings import Settings
+from warehouses import key_pair
 
 SEED_CONFIG = {
     "account_identifier": "xy12345.us-east-1",
@@ -25,14 +34,75 @@ SEED_CONFIG = {
 def settings(tmp_path_factory) -> Settings:
     data_dir = tmp_path_factory.mktemp("data")
     url = os.environ.get("WC_TEST_DATABASE_URL") or f"sqlite:///{data_dir}/test.sqlite3"
-    return Settings(database_url=url, data_dir=data_dir, validate_responses=True)
+    return Settings(
+        database_url=url,
+        data_dir=data_dir,
+        validate_responses=True,
+        secret_keys=(Fernet.generate_key().decode(),),
+        # The smallest size allowed, and quick to generate.
+        rsa_key_bits=2048,
+    )
+
+
+@pytest.fixture(scope="session")
+def server_env(settings) -> dict[str, str]:
+    """The environment a `warehouse-connections` process needs to share the suite's storage."""
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "WC_DATA_DIR": str(settings.data_dir),
+        "WC_SECRET_KEYS": ",".join(settings.secret_keys),
+        "WC_RSA_KEY_BITS": str(settings.rsa_key_bits),
+    }
+
+
+# Every private key the suite generates, as fragments that would show if one leaked.
+generated_private_key_fragments: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_generated_private_keys():
+    generate = key_pair.generate
+
+    def generate_and_record(bits: int) -> key_pair.KeyPair:
+        keys = generate(bits)
+        der = keys.private_key_der
+        # From the middle of the key: its first bytes are a header every RSA key shares.
+        generated_private_key_fragments.extend([base64.b64encode(der).decode()[200:260], der.hex()[400:460]])
+        return keys
+
+    key_pair.generate = generate_and_record
+    yield
+    key_pair.generate = generate
 
 
 @pytest.fixture(scope="session")
 def app(settings):
     app = create_app(settings)
     migrate()
+    app.app.after_request(_record_response_body)
     return app
+
+
+response_bodies: list[str] = []
+
+
+def _record_response_body(response):
+    if not response.direct_passthrough:
+        response_bodies.append(response.get_data(as_text=True))
+    return response
+
+
+@pytest.fixture(autouse=True)
+def no_private_key_material_leaks(caplog):
+    """No response body or log line of any test contains private key material."""
+    caplog.set_level(logging.DEBUG)
+    response_bodies.clear()
+    yield
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for fragment in generated_private_key_fragments:
+        assert fragment not in logged
+        assert not any(fragment in body for body in response_bodies)
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +157,14 @@ def list_url(organisation) -> str:
 
 
 @pytest.fixture
+def created(client, list_url) -> dict:
+    """A connection created through the API with the defaults; the 201 body."""
+    response = client.post(list_url, json={"type": "snowflake", "account_identifier": "xy12345.us-east-1"})
+    assert response.status_code == 201
+    return response.json()
+
+
+@pytest.fixture
 def connection(organisation) -> WarehouseConnection:
     """A tested, failing connection, inserted through the models."""
     with database.connection_context():
@@ -101,3 +179,46 @@ def connection(organisation) -> WarehouseConnection:
             last_tested_at=datetime.datetime(2026, 4, 17, 10, 5, tzinfo=datetime.UTC),
             last_error="JWT token is invalid.",
         )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, deadline_seconds: float = 20) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def start_server(server_env):
+    """Starts `warehouse-connections serve` processes on loopback; returns each one's base URL."""
+    servers = []
+
+    def start(*args: str) -> str:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "warehouse_connections", "serve", "--port", str(port), *args],
+            env=server_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        servers.append(server)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base_url}/api/v1/openapi.json")
+        return base_url
+
+    yield start
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.wait(timeout=15)

@@ -1,37 +1,31 @@
 """The `warehouse-connections` command, run as a user runs it: a separate process on the test database."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from models import ApiKey, Organisation, database
+from tests.conftest import free_port, wait_until_up
 
 
 @pytest.fixture
-def run(settings):
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "WC_DATA_DIR": str(settings.data_dir)}
-
+def run(server_env):
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [sys.executable, "-m", "warehouse_connections", *args], env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "warehouse_connections", *args],
+            env=server_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if check:
             assert result.returncode == 0, result.stderr
         return result
 
-    run.env = env
+    run.env = server_env
     return run
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -145,7 +139,9 @@ def test_cli__serve_on_empty_database__bootstraps_an_organisation_and_a_working_
             (organisation,) = Organisation.select()
         url = f"http://127.0.0.1:{port}/api/v1/organisations/{organisation.id}/integrations/warehouse-connections/"
 
-        response = get_when_up(url, headers={"Authorization": f"Api-Key {key}"})
+        wait_until_up(url)
+
+        response = httpx.get(url, headers={"Authorization": f"Api-Key {key}"})
 
         assert (
             banner[0] == f"First start: created organisation {organisation.id} (Default organisation) and an API key.\n"
@@ -157,14 +153,3 @@ def test_cli__serve_on_empty_database__bootstraps_an_organisation_and_a_working_
     finally:
         server.terminate()
         server.wait(timeout=15)
-
-
-def get_when_up(url: str, headers: dict, deadline_seconds: float = 20) -> httpx.Response:
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            return httpx.get(url, headers=headers, timeout=5)
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)

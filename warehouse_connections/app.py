@@ -1,24 +1,46 @@
-"""The app factory: one connexion FlaskApp over the spec, bound to the configured database."""
+"""The app factory: one connexion FlaskApp over the spec, bound to the configured storage."""
 
 import connexion
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from handlers import problems
+from handlers.routing import AllowHeaderMiddleware, UnroutablePathMiddleware, allowed_methods
+from handlers.validation import validator_map
 from models import database
+from models.secret import configure_encryption
 from models.storage import bind_database
 from openapi import SPEC_PATH
+from warehouse_connections.encryption_keys import load_cipher
 from warehouse_connections.settings import Settings
+
+# The spec's server URL: every path in the spec is served under it.
+BASE_PATH = "/api/v1"
+
+
+def connect_storage(settings: Settings) -> None:
+    """Point the models at the database and the secret store at its keys."""
+    bind_database(settings.database_url)
+    configure_encryption(load_cipher(settings))
 
 
 def create_app(settings: Settings) -> connexion.FlaskApp:
-    bind_database(settings.database_url)
+    connect_storage(settings)
     app = connexion.FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
     app.add_api(
         SPEC_PATH.name,
         strict_validation=True,
         validate_responses=settings.validate_responses,
+        validator_map=validator_map,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
     )
+    app.add_middleware(
+        AllowHeaderMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        routes=allowed_methods(SPEC_PATH, BASE_PATH),
+    )
+    app.add_middleware(UnroutablePathMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.app.config["SETTINGS"] = settings
     problems.register(app)
     app.app.before_request(_open_connection)
     app.app.teardown_request(_close_connection)

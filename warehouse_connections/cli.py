@@ -6,7 +6,8 @@ import sys
 import uvicorn
 
 from models import ApiKey, Organisation, database
-from models.storage import DatabaseURLError, bind_database, migrate
+from models.storage import DatabaseURLError, migrate
+from warehouse_connections.app import connect_storage
 from warehouse_connections.settings import Settings, SettingsError
 
 DEFAULT_ORGANISATION = "Default organisation"
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        bind_database(settings.database_url)
+        connect_storage(settings)
         # Every command works on an up-to-date schema, so a fresh machine needs no separate step.
         for name in migrate():
             print(f"applied migration {name}", file=sys.stderr)

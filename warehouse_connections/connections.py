@@ -1,15 +1,32 @@
 """The lifecycle of an organisation's warehouse connection, independent of HTTP."""
 
+import json
 import re
 
-from models import WarehouseConnection
+from peewee import IntegrityError
+
+import warehouses
+from models import Secret, WarehouseConnection, database, utc_now
+from models.secret import PRIVATE_KEY
+from models.warehouse_connection import new_connection_id
+from warehouses import key_pair
 
 ID_PATTERN = re.compile(r"wc_[a-z0-9]{16,60}")
 
 
 class ConnectionNotFound(LookupError):
     def __init__(self, organisation_pk: int, connection_id: str):
-        super().__init__(f"No warehouse connection {connection_id!r} in organisation {organisation_pk}.")
+        super().__init__(f"No warehouse connection {connection_id[:80]!r} in organisation {organisation_pk}.")
+
+
+class ConnectionExists(Exception):
+    def __init__(self, organisation_pk: int):
+        super().__init__(f"Organisation {organisation_pk} already has a warehouse connection.")
+
+
+class ImmutableField(ValueError):
+    def __init__(self, field: str):
+        super().__init__(f"'{field}' cannot change; delete the connection and create a new one instead.")
 
 
 def list_for_organisation(organisation_pk: int) -> list[WarehouseConnection]:
@@ -19,10 +36,110 @@ def list_for_organisation(organisation_pk: int) -> list[WarehouseConnection]:
 def get_for_organisation(organisation_pk: int, connection_id: str) -> WarehouseConnection:
     # A malformed id cannot exist; checking it first also keeps bytes such as NUL away from the database.
     if not ID_PATTERN.fullmatch(connection_id):
-        raise ConnectionNotFound(organisation_pk, connection_id[:80])
+        raise ConnectionNotFound(organisation_pk, connection_id)
     connection = WarehouseConnection.get_or_none(
         (WarehouseConnection.id == connection_id) & (WarehouseConnection.organisation == organisation_pk)
     )
     if connection is None:
         raise ConnectionNotFound(organisation_pk, connection_id)
     return connection
+
+
+def create(organisation_pk: int, body: dict, key_bits: int) -> WarehouseConnection:
+    warehouse = warehouses.get(body["type"])
+    config = _complete(warehouse, body)
+    # A cheap answer for the common case before minting a key; the unique index decides races.
+    if WarehouseConnection.select().where(WarehouseConnection.organisation == organisation_pk).exists():
+        raise ConnectionExists(organisation_pk)
+    keys = key_pair.generate(key_bits)
+    connection_id = new_connection_id()
+    public_config, sensitive = _split(warehouse, config)
+    with database.atomic():
+        try:
+            with database.atomic():
+                connection = WarehouseConnection.create(
+                    id=connection_id,
+                    organisation=organisation_pk,
+                    type=warehouse.NAME,
+                    config=json.dumps(public_config),
+                    public_key=keys.public_key,
+                    setup_script=warehouse.setup_script(connection_id, config, keys.public_key),
+                )
+        except IntegrityError:
+            raise ConnectionExists(organisation_pk) from None
+        Secret.store(connection_id, PRIVATE_KEY, keys.private_key_der)
+        _store_sensitive(connection_id, sensitive)
+    return connection
+
+
+def replace(organisation_pk: int, connection_id: str, body: dict) -> WarehouseConnection:
+    """PUT: the whole config again. The fields that say which warehouse this is must not change."""
+    return _update(organisation_pk, connection_id, body, replace_all=True)
+
+
+def patch(organisation_pk: int, connection_id: str, changes: dict) -> WarehouseConnection:
+    return _update(organisation_pk, connection_id, changes, replace_all=False)
+
+
+def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: bool) -> WarehouseConnection:
+    with database.atomic():
+        connection = get_for_organisation(organisation_pk, connection_id)
+        warehouse = warehouses.get(connection.type)
+        current = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
+        if replace_all and body["type"] != connection.type:
+            raise ImmutableField("type")
+        config = _complete(warehouse, body) if replace_all else {**current, **body}
+        for field in warehouse.IMMUTABLE_FIELDS:
+            if config[field] != current[field]:
+                raise ImmutableField(field)
+        warehouse.validate(config)
+        public_config, sensitive = _split(warehouse, config)
+        updated = (
+            WarehouseConnection.update(
+                config=json.dumps(public_config),
+                setup_script=warehouse.setup_script(connection.id, config, connection.public_key),
+                # The last test described the old config; the key pair stays.
+                status="pending_customer_setup",
+                last_tested_at=None,
+                last_error=None,
+                revision=WarehouseConnection.revision + 1,
+                updated_at=utc_now(),
+            )
+            .where(WarehouseConnection.id == connection.id)
+            .execute()
+        )
+        if updated != 1:  # deleted since we read it
+            raise ConnectionNotFound(organisation_pk, connection_id)
+        _store_sensitive(connection.id, sensitive)
+    return WarehouseConnection.get_by_id(connection.id)
+
+
+def delete(organisation_pk: int, connection_id: str) -> None:
+    """Hard delete: the connection and every secret of it, in one transaction."""
+    with database.atomic():
+        connection = get_for_organisation(organisation_pk, connection_id)
+        Secret.delete().where(Secret.connection == connection.id).execute()
+        if WarehouseConnection.delete().where(WarehouseConnection.id == connection.id).execute() != 1:
+            raise ConnectionNotFound(organisation_pk, connection_id)
+
+
+def _complete(warehouse: warehouses.WarehouseType, body: dict) -> dict:
+    """The body's config with the type's defaults filled in, validated."""
+    config = {field: body.get(field, default) for field, default in warehouse.DEFAULTS.items()}
+    warehouse.validate(config)
+    return config
+
+
+def _split(warehouse: warehouses.WarehouseType, config: dict) -> tuple[dict, dict]:
+    public = {field: value for field, value in config.items() if field not in warehouse.SENSITIVE_FIELDS}
+    sensitive = {field: value for field, value in config.items() if field in warehouse.SENSITIVE_FIELDS}
+    return public, sensitive
+
+
+def _store_sensitive(connection_id: str, sensitive: dict) -> None:
+    for field, value in sensitive.items():
+        Secret.store(connection_id, f"config.{field}", value.encode())
+
+
+def _reveal_sensitive(connection_id: str, warehouse: warehouses.WarehouseType) -> dict:
+    return {field: Secret.reveal(connection_id, f"config.{field}").decode() for field in warehouse.SENSITIVE_FIELDS}

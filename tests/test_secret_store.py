@@ -1,0 +1,130 @@
+"""Secrets are encrypted at rest, decrypt with any configured key, and never reach a response."""
+
+import base64
+import os
+import stat
+from types import SimpleNamespace
+
+import pytest
+from cryptography.fernet import Fernet
+
+import warehouses
+from models import Secret, WarehouseConnection, database
+from models.secret import PRIVATE_KEY, configure_encryption
+from warehouse_connections import connections
+from warehouse_connections.encryption_keys import KEY_FILE, load_cipher
+from warehouse_connections.settings import Settings, SettingsError
+from warehouses import snowflake
+
+
+def raw_rows(table: str) -> str:
+    """Everything the database holds in a table, as text."""
+    with database.connection_context():
+        return repr(database.execute_sql(f"SELECT * FROM {table}").fetchall())
+
+
+def test_secret_store__raw_database__holds_no_plaintext_key_material(created):
+    with database.connection_context():
+        private_key = Secret.reveal(created["id"], PRIVATE_KEY)
+    stored = raw_rows("secret") + raw_rows("warehouse_connection")
+
+    assert private_key.startswith(b"0\x82")  # DER: a SEQUENCE
+    for encoding in (base64.b64encode(private_key).decode()[100:160], private_key.hex()[200:260]):
+        assert encoding not in stored
+    assert private_key[100:140].decode("latin-1") not in stored
+
+
+def test_secret_store__ciphertext__decrypts_with_the_configured_key(created, settings):
+    with database.connection_context():
+        row = Secret.get(Secret.connection == created["id"])
+
+    plaintext = Fernet(settings.secret_keys[0]).decrypt(row.ciphertext.encode())
+
+    assert row.name == PRIVATE_KEY
+    with database.connection_context():
+        assert plaintext == Secret.reveal(created["id"], PRIVATE_KEY)
+
+
+def test_secret_store__old_key_kept_after_the_new_one__still_decrypts(created, settings):
+    new_key = Fernet.generate_key().decode()
+    configure_encryption(load_cipher(Settings(**{**vars(settings), "secret_keys": (new_key, *settings.secret_keys)})))
+    try:
+        with database.connection_context():
+            assert Secret.reveal(created["id"], PRIVATE_KEY).startswith(b"0\x82")
+    finally:
+        configure_encryption(load_cipher(settings))
+
+
+def test_secret_store__no_keys_set__creates_a_key_file_readable_only_by_the_owner(tmp_path, caplog):
+    settings = Settings(database_url="sqlite:///unused", data_dir=tmp_path / "data")
+
+    cipher = load_cipher(settings)
+
+    key_file = tmp_path / "data" / KEY_FILE
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert Fernet(key_file.read_text().strip()).decrypt(cipher.encrypt(b"x")) == b"x"
+    assert f"created encryption key file {key_file}" in caplog.text
+    assert os.listdir(tmp_path / "data") == [KEY_FILE]
+
+
+def test_secret_store__key_file_exists__is_reused(tmp_path):
+    settings = Settings(database_url="sqlite:///unused", data_dir=tmp_path)
+    token = load_cipher(settings).encrypt(b"secret")
+
+    assert load_cipher(settings).decrypt(token) == b"secret"
+
+
+@pytest.mark.parametrize("keys", [("not-a-key",), (Fernet.generate_key().decode(), "short")])
+def test_secret_store__malformed_key__is_a_clear_startup_error(tmp_path, keys):
+    settings = Settings(database_url="sqlite:///unused", data_dir=tmp_path, secret_keys=keys)
+
+    with pytest.raises(SettingsError, match=f"WC_SECRET_KEYS: key {len(keys)} is not a Fernet key"):
+        load_cipher(settings)
+
+
+@pytest.fixture
+def type_with_a_sensitive_field(monkeypatch):
+    """A second warehouse type whose `token` field is sensitive: the rule the next types rely on."""
+    vault = SimpleNamespace(
+        NAME="vault",
+        DEFAULTS={**snowflake.DEFAULTS, "token": None},
+        IMMUTABLE_FIELDS=snowflake.IMMUTABLE_FIELDS,
+        SENSITIVE_FIELDS=frozenset({"token"}),
+        validate=lambda config: None,
+        setup_script=lambda connection_id, config, public_key: "-- no setup\n",
+    )
+    monkeypatch.setitem(warehouses.REGISTRY, "vault", vault)
+
+
+def test_secret_store__sensitive_field__is_encrypted_and_never_in_config(
+    app, organisation, type_with_a_sensitive_field
+):
+    with database.connection_context():
+        connection = connections.create(
+            organisation.id, {"type": "vault", "account_identifier": "xy12345", "token": "s3cr3t-t0ken"}, key_bits=2048
+        )
+        revealed = Secret.reveal(connection.id, "config.token")
+        connections.patch(organisation.id, connection.id, {"warehouse": "OTHER_WH"})
+        api_view = WarehouseConnection.get_by_id(connection.id).to_api()
+
+    assert revealed == b"s3cr3t-t0ken"
+    assert "token" not in api_view["config"]
+    assert "s3cr3t-t0ken" not in repr(api_view)
+    assert "s3cr3t-t0ken" not in raw_rows("secret") + raw_rows("warehouse_connection")
+
+
+def test_secret_store__delete__removes_every_secret_of_the_connection(app, organisation, type_with_a_sensitive_field):
+    with database.connection_context():
+        connection = connections.create(
+            organisation.id, {"type": "vault", "account_identifier": "xy12345", "token": "t"}, key_bits=2048
+        )
+        connections.delete(organisation.id, connection.id)
+
+        assert Secret.select().count() == 0
+
+
+def test_secret_store__multifernet__encrypts_with_the_first_key(settings):
+    first, second = Fernet.generate_key(), Fernet.generate_key()
+    token = load_cipher(Settings(**{**vars(settings), "secret_keys": (first.decode(), second.decode())})).encrypt(b"x")
+
+    assert Fernet(first).decrypt(token) == b"x"

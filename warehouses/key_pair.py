@@ -1,0 +1,33 @@
+"""The RSA key pair a connection authenticates with. The server makes it; customers never send keys."""
+
+import base64
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+MIN_BITS = 2048
+
+
+@dataclass(frozen=True, repr=False)
+class KeyPair:
+    # PKCS#8 DER: what the secret store keeps and what the Snowflake connector accepts.
+    private_key_der: bytes
+    # Base64 of the DER SubjectPublicKeyInfo on one line: what Snowflake's RSA_PUBLIC_KEY takes.
+    public_key: str
+
+
+def generate(bits: int) -> KeyPair:
+    if bits < MIN_BITS:
+        raise ValueError(f"RSA keys must have at least {MIN_BITS} bits, not {bits}")
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private_key_der = private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return KeyPair(private_key_der, public_key_of(private_key_der))
+
+
+def public_key_of(private_key_der: bytes) -> str:
+    public_key = serialization.load_der_private_key(private_key_der, password=None).public_key()
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode()
