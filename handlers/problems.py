@@ -3,12 +3,13 @@
 from connexion.lifecycle import ConnexionRequest
 from connexion.problem import problem
 
-from warehouse_connections.connections import ConnectionExists, ConnectionNotFound, ImmutableField
+from warehouse_connections.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
 from warehouses import InvalidConfig
 
 DOMAIN_ERRORS = {
     ConnectionNotFound: (404, "Not Found"),
     ConnectionExists: (409, "Conflict"),
+    StaleTest: (409, "Conflict"),
     ImmutableField: (400, "Bad Request"),
     InvalidConfig: (400, "Bad Request"),
 }

@@ -27,6 +27,10 @@ def patch_connection(organisation_pk: int, id: str, body: dict):
     return json_response(connections.patch(organisation_pk, id, body).to_api())
 
 
+def test_connection(organisation_pk: int, id: str, body: dict | None = None):
+    return json_response(connections.run_test(organisation_pk, id, current_settings()).to_api())
+
+
 def delete_connection(organisation_pk: int, id: str):
     connections.delete(organisation_pk, id)
     response = Response(status=204)

@@ -1,6 +1,7 @@
 """Fixtures: one app per session on a temporary SQLite file, or on WC_TEST_DATABASE_URL (PostgreSQL)."""
 
 import base64
+import dataclasses
 import datetime
 import json
 import logging
@@ -19,6 +20,9 @@ from models.storage import migrate
 from warehouse_connections.app import create_app
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
+
+# The Snowflake emulator's fixtures: snowflake_emulator, closed_snowflake_url.
+pytest_plugins = ["tests.snowflake_emulator"]
 
 SEED_CONFIG = {
     "account_identifier": "xy12345.us-east-1",
@@ -41,6 +45,8 @@ def settings(tmp_path_factory) -> Settings:
         secret_keys=(Fernet.generate_key().decode(),),
         # The smallest size allowed, and quick to generate.
         rsa_key_bits=2048,
+        # Short, so the tests of a hung account are quick.
+        snowflake_login_timeout=3,
     )
 
 
@@ -162,6 +168,26 @@ def created(client, list_url) -> dict:
     response = client.post(list_url, json={"type": "snowflake", "account_identifier": "xy12345.us-east-1"})
     assert response.status_code == 201
     return response.json()
+
+
+@pytest.fixture
+def point_snowflake_at(app, settings, monkeypatch):
+    """Makes the app's connection tests reach Snowflake at a URL (an emulator, a closed port)."""
+
+    def point_at(url: str) -> None:
+        monkeypatch.setitem(app.app.config, "SETTINGS", dataclasses.replace(settings, snowflake_endpoint=url))
+
+    return point_at
+
+
+@pytest.fixture
+def emulated_account(snowflake_emulator, created, point_snowflake_at):
+    """An emulated Snowflake account on which the customer ran the created connection's setup script."""
+    config = created["config"]
+    snowflake_emulator.register_user(config["account_identifier"], config["user"], created["public_key"])
+    snowflake_emulator.add_stage(config["database"], config["schema"], "FLAGSMITH_STAGE")
+    point_snowflake_at(snowflake_emulator.url)
+    return snowflake_emulator
 
 
 @pytest.fixture

@@ -1,14 +1,17 @@
 """The lifecycle of an organisation's warehouse connection, independent of HTTP."""
 
+import datetime
 import json
 import re
+from dataclasses import dataclass
 
 from peewee import IntegrityError
 
 import warehouses
 from models import Secret, WarehouseConnection, database, utc_now
 from models.secret import PRIVATE_KEY
-from models.warehouse_connection import new_connection_id
+from models.warehouse_connection import api_timestamp, new_connection_id
+from warehouse_connections.settings import Settings
 from warehouses import key_pair
 
 ID_PATTERN = re.compile(r"wc_[a-z0-9]{16,60}")
@@ -22,6 +25,14 @@ class ConnectionNotFound(LookupError):
 class ConnectionExists(Exception):
     def __init__(self, organisation_pk: int):
         super().__init__(f"Organisation {organisation_pk} already has a warehouse connection.")
+
+
+class StaleTest(Exception):
+    def __init__(self, connection_id: str):
+        super().__init__(
+            f"Warehouse connection {connection_id!r} changed while it was being tested; "
+            "the result was not recorded. Test it again."
+        )
 
 
 class ImmutableField(ValueError):
@@ -112,6 +123,38 @@ def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: b
             raise ConnectionNotFound(organisation_pk, connection_id)
         _store_sensitive(connection.id, sensitive)
     return WarehouseConnection.get_by_id(connection.id)
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    tested_at: datetime.datetime
+    error: str | None
+
+    def to_api(self) -> dict:
+        result = {"success": self.error is None, "tested_at": api_timestamp(self.tested_at)}
+        return result if self.error is None else {**result, "error": self.error}
+
+
+def run_test(organisation_pk: int, connection_id: str, settings: Settings) -> ConnectionTestResult:
+    """Test against the warehouse and record the outcome, unless the connection changed meanwhile."""
+    connection = get_for_organisation(organisation_pk, connection_id)
+    warehouse = warehouses.get(connection.type)
+    config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
+    error = warehouse.check_connection(config, Secret.reveal(connection.id, PRIVATE_KEY), settings)
+    result = ConnectionTestResult(tested_at=utc_now(), error=error)
+    recorded = (
+        WarehouseConnection.update(
+            status="connected" if error is None else "error",
+            last_tested_at=result.tested_at,
+            last_error=error,
+        )
+        # The revision it was tested at: an edit or delete since then means the result is stale.
+        .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
+        .execute()
+    )
+    if recorded != 1:
+        raise StaleTest(connection.id)
+    return result
 
 
 def delete(organisation_pk: int, connection_id: str) -> None:

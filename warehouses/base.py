@@ -1,6 +1,9 @@
 """What every warehouse type provides, and the error it raises for a config it cannot use."""
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from warehouse_connections.settings import Settings
 
 
 class InvalidConfig(ValueError):
@@ -25,3 +28,6 @@ class WarehouseType(Protocol):
 
     def setup_script(self, connection_id: str, config: dict[str, str], public_key: str) -> str:
         """The SQL the customer runs in the warehouse to make this connection work."""
+
+    def check_connection(self, config: dict[str, str], private_key_der: bytes, settings: "Settings") -> str | None:
+        """Test the connection in bounded time: None if it works, else the warehouse's own error message."""

@@ -1,8 +1,22 @@
 """Snowflake: its config, its rules beyond the spec, and the setup script a customer runs."""
 
+import contextlib
+import os
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from warehouses.base import InvalidConfig
+
+if TYPE_CHECKING:
+    from snowflake.connector import SnowflakeConnection
+
+    from warehouse_connections.settings import Settings
+
+# Connector 5.x probes cloud metadata endpoints on every connect to report its platform: time a test
+# does not have, and traffic that should not leave for anywhere but the account.
+os.environ.setdefault("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true")
 
 NAME = "snowflake"
 DEFAULTS: dict[str, str | None] = {
@@ -78,3 +92,84 @@ CREATE USER IF NOT EXISTS {user}
 ALTER USER {user} SET RSA_PUBLIC_KEY = '{public_key}';
 GRANT ROLE {role} TO USER {user};
 """
+
+
+@dataclass
+class _TestSession:
+    """What the steps of a connection test share."""
+
+    config: dict[str, str]
+    private_key_der: bytes
+    settings: "Settings"
+    connection: "SnowflakeConnection | None" = None
+
+
+def _log_in(session: _TestSession) -> None:
+    import snowflake.connector  # imported on first use: the Rust core takes a while to load
+
+    session.connection = snowflake.connector.connect(**connect_arguments(session))
+
+
+def _select_one(session: _TestSession) -> None:
+    session.connection.cursor().execute("SELECT 1").fetchall()
+
+
+def _list_stage(session: _TestSession) -> None:
+    database, schema = quoted(session.config["database"]), quoted(session.config["schema"])
+    session.connection.cursor().execute(f"LIST @{database}.{schema}.{quoted(STAGE)}").fetchall()
+
+
+# A connection test: these steps in order, the first error wins.
+TEST_STEPS = (_log_in, _select_one, _list_stage)
+
+
+def check_connection(config: dict[str, str], private_key_der: bytes, settings: "Settings") -> str | None:
+    """Run the test steps; None if they all pass, else the first error as the connector words it."""
+    from snowflake.connector.errors import Error
+
+    validate(config)
+    session = _TestSession(config, private_key_der, settings)
+    try:
+        for step in TEST_STEPS:
+            step(session)
+        return None
+    except Error as error:
+        return str(error)
+    except Exception as error:  # noqa: BLE001 (any failure is the test's result, not a 500)
+        return f"{step.__name__.strip('_').replace('_', ' ')} failed: {type(error).__name__}: {error}"
+    finally:
+        if session.connection is not None:
+            _close_quietly(session.connection)
+
+
+def _close_quietly(connection: "SnowflakeConnection") -> None:
+    # The test's outcome is already decided; a failing logout must not change it.
+    with contextlib.suppress(Exception):
+        connection.close()
+
+
+def connect_arguments(session: _TestSession) -> dict:
+    config, timeout = session.config, session.settings.snowflake_login_timeout
+    arguments = {
+        "account": config["account_identifier"],
+        "user": config["user"],
+        "role": config["role"],
+        "warehouse": config["warehouse"],
+        "database": config["database"],
+        "schema": config["schema"],
+        "authenticator": "SNOWFLAKE_JWT",
+        "private_key": session.private_key_der,
+        # Bounded time: the login (retries included), each query, each request and the logout.
+        "login_timeout": timeout,
+        "query_timeout": timeout,
+        "request_timeout": timeout,
+        "connect_timeout": timeout,
+        # A server has no OS credential store to fill, and keep-alive detection only warns.
+        "client_store_temporary_credential": False,
+        "enable_server_session_keep_alive_auto_detection": False,
+    }
+    if session.settings.snowflake_endpoint:
+        endpoint = urlsplit(session.settings.snowflake_endpoint)
+        default_port = {"http": 80, "https": 443}[endpoint.scheme]
+        arguments.update(host=endpoint.hostname, port=endpoint.port or default_port, protocol=endpoint.scheme)
+    return arguments
