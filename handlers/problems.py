@@ -18,7 +18,6 @@ DOMAIN_ERRORS = {
 def register(app) -> None:
     for error, (status, title) in DOMAIN_ERRORS.items():
         app.add_error_handler(error, _handler(status, title))
-    app.add_error_handler(UnicodeError, _bad_encoding)
 
 
 def _handler(status: int, title: str):
@@ -27,7 +26,3 @@ def _handler(status: int, title: str):
         return problem(status=status, title=title, detail=str(error))
 
     return handle
-
-
-def _bad_encoding(_request: ConnexionRequest, _error: UnicodeError):
-    return problem(status=400, title="Bad Request", detail="The request body is not valid UTF-8.")

@@ -1,24 +1,16 @@
-"""Two places where connexion's routing falls short, mended in front of it.
+"""405 answers list every method the spec documents for the path in `Allow`.
 
-- Its 405 names only the methods of the first route matching the path (`GET, HEAD` for a path that
-  also takes POST); `AllowHeaderMiddleware` lists every method the spec documents there.
-- It routes with Starlette, then Flask routes again with werkzeug, and the two disagree on paths with
-  control characters or empty segments (`%0A`, `%2F`): 500s and redirects to other URLs. No path of
-  the spec can contain those, so `UnroutablePathMiddleware` answers 404 before either router sees them.
+connexion routes each operation on its own, so its 405 names only the methods of the first route that
+matched the path (`GET, HEAD` for a path that also takes POST).
 """
 
 import re
 
-import yaml
-from connexion.exceptions import ProblemException
-
 METHODS = ("get", "put", "post", "delete", "patch")
-UNROUTABLE = re.compile(r"[\x00-\x1f\x7f]|//")
 
 
-def allowed_methods(spec_path, base_path: str) -> list[tuple[re.Pattern, bytes]]:
+def allowed_methods(spec: dict, base_path: str) -> list[tuple[re.Pattern, bytes]]:
     """(path regex, Allow value) for each path in the spec."""
-    spec = yaml.safe_load(spec_path.read_text())
     routes = []
     for template, item in spec["paths"].items():
         methods = [method.upper() for method in METHODS if method in item]
@@ -47,15 +39,3 @@ class AllowHeaderMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_allow)
-
-
-class UnroutablePathMiddleware:
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and UNROUTABLE.search(scope["path"]):
-            raise ProblemException(
-                status=404, title="Not Found", detail="No resource has this path: it has control characters or '//'."
-            )
-        await self.app(scope, receive, send)

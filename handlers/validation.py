@@ -1,9 +1,11 @@
-"""Request-body validation whose 400s name the field at fault and never echo a value.
+"""Request-body parsing and validation whose 400s name the field at fault and never echo a value.
 
 connexion's stock JSON validator reports the first error jsonschema raises: for a `oneOf` body that is
 "… is not valid under any of the given schemas", which names nothing, and its messages quote the value,
-which may be sensitive.
+which may be sensitive. It also 500s on a body that is not UTF-8 and takes the last of duplicate keys.
 """
+
+import json
 
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
@@ -39,7 +41,29 @@ def innermost(error: ValidationError) -> ValidationError:
     return error
 
 
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise BadRequestProblem(detail=f"The JSON object has duplicate keys: {', '.join(map(repr, duplicates))}")
+    return dict(pairs)
+
+
 class FieldNamingJSONBodyValidator(JSONRequestBodyValidator):
+    async def _parse(self, stream, scope):
+        raw = b"".join([message async for message in stream])
+        try:
+            text = raw.decode(self._encoding)
+        except UnicodeDecodeError:
+            raise BadRequestProblem(detail=f"The request body is not valid {self._encoding}.") from None
+        if not text:
+            return None
+        try:
+            # Duplicate keys are refused: json.loads would keep the last silently, and a proxy the first.
+            return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        except json.JSONDecodeError as error:
+            raise BadRequestProblem(detail=f"The request body is not valid JSON: {error}") from None
+
     def _validate(self, body):
         if not self._nullable and body is None:
             raise BadRequestProblem("Request body must not be empty")

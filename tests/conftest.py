@@ -13,10 +13,14 @@ import time
 
 import httpx
 import pytest
+from connexion.middleware import MiddlewarePosition
 from cryptography.fernet import Fernet
 
 from models import ALL_MODELS, ApiKey, Organisation, WarehouseConnection, database
 from models.storage import migrate
+
+# The session fails if a status the spec documents was answered to no test (WC_REQUIRE_STATUS_COVERAGE).
+from tests.status_coverage import StatusRecorder, pytest_sessionfinish  # noqa: F401
 from warehouse_connections.app import create_app
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
@@ -85,6 +89,7 @@ def record_generated_private_keys():
 @pytest.fixture(scope="session")
 def app(settings):
     app = create_app(settings)
+    app.add_middleware(StatusRecorder, position=MiddlewarePosition.BEFORE_EXCEPTION)
     migrate()
     app.app.after_request(_record_response_body)
     return app
@@ -230,11 +235,12 @@ def start_server(server_env):
     """Starts `warehouse-connections serve` processes on loopback; returns each one's base URL."""
     servers = []
 
-    def start(*args: str) -> str:
+    def start(*args: str, **env: str) -> str:
+        """`args` go to `serve`; `env` adds to the environment, e.g. WC_SNOWFLAKE_ENDPOINT=emulator.url."""
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "warehouse_connections", "serve", "--port", str(port), *args],
-            env=server_env,
+            env={**server_env, **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -96,6 +96,11 @@ class SnowflakeEmulator:
         self.failure: str | None = None
         # Seconds every login waits before it is answered: a slow account, for races with the API.
         self.login_delay = 0.0
+        # For users nobody registered: (account locator, USER) -> base64 public key or None. Lets a fuzzer's
+        # connections, made on the fly, authenticate as if their setup scripts had run.
+        self.resolve_user: Callable[[str, str], str | None] | None = None
+        # Every stage exists, on every account: for the same fuzzer.
+        self.every_stage_exists = False
         # One dict per request: method, path, query params and, where relevant, login data or SQL.
         self.requests: list[dict[str, Any]] = []
         self._users: dict[tuple[str, str], rsa.RSAPublicKey] = {}
@@ -204,7 +209,7 @@ class SnowflakeEmulator:
         except ValueError:  # not three segments, bad base64 or bad JSON
             return None, False
         account, user = account_locator(str(data.get("ACCOUNT_NAME"))), str(data.get("LOGIN_NAME")).upper()
-        subject, public_key = f"{account}.{user}", self._users.get((account, user))
+        subject, public_key = f"{account}.{user}", self._users.get((account, user)) or self._resolve(account, user)
         if public_key is None or header.get("alg") != "RS256" or data.get("AUTHENTICATOR") != "SNOWFLAKE_JWT":
             return claims, False
         try:
@@ -222,6 +227,10 @@ class SnowflakeEmulator:
             and now < exp
             and exp - iat <= MAX_JWT_LIFETIME_SECONDS
         )
+
+    def _resolve(self, account: str, user: str) -> rsa.RSAPublicKey | None:
+        public_key_b64 = self.resolve_user(account, user) if self.resolve_user else None
+        return serialization.load_der_public_key(base64.b64decode(public_key_b64)) if public_key_b64 else None
 
     def _query(self, entry: dict[str, Any], token: str | None, body: dict[str, Any]) -> dict[str, Any]:
         sql = entry["sql"] = str(body.get("sqlText", ""))
@@ -243,7 +252,7 @@ class SnowflakeEmulator:
         parts = [_unquote_identifier(p) for p in re.findall(r'"[^"]+"|[\w$]+', match.group(1))]
         # Unqualified names resolve against the session's current database and schema.
         stage = (session["databaseName"] or "", session["schemaName"] or "")[: 3 - len(parts)] + tuple(parts)
-        if stage not in self._stages:
+        if stage not in self._stages and not self.every_stage_exists:
             message = f"SQL compilation error:\nStage '{'.'.join(stage)}' does not exist or not authorized."
             return _error("002003", message, {"errorCode": "002003", "sqlState": "02000", "queryId": query_id})
         # LIST's columns; a stage made by add_stage() is empty.

@@ -42,3 +42,34 @@ def test_spec__served__at_api_v1_openapi_json(anonymous_client):
 
     assert response.status_code == 200
     assert response.json()["paths"].keys() == load_spec()["paths"].keys()
+
+
+def resolve(spec: dict, node: dict) -> dict:
+    while "$ref" in node:
+        section, name = node["$ref"].split("/")[-2:]
+        node = spec["components"][section][name]
+    return node
+
+
+def test_spec__every_operation__has_id_summary_description_and_tags():
+    for path, method, operation in operations(load_spec()):
+        for field in ("operationId", "summary", "description", "tags"):
+            assert operation.get(field), f"{method} {path} has no {field}"
+
+
+def test_spec__every_request_and_response_body__has_an_example():
+    spec = load_spec()
+    for path, method, operation in operations(spec):
+        bodies = [("request", resolve(spec, operation["requestBody"]))] if "requestBody" in operation else []
+        bodies += [(status, resolve(spec, response)) for status, response in operation["responses"].items()]
+        for name, body in bodies:
+            for media_type, content in body.get("content", {}).items():
+                assert "example" in content or content.get("examples"), f"{method} {path} {name} {media_type}"
+
+
+def test_spec__every_error_response__is_problem_json():
+    spec = load_spec()
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                assert list(resolve(spec, response)["content"]) == ["application/problem+json"], f"{method} {path}"

@@ -197,3 +197,16 @@ def test_create__defaults_in_the_spec__equal_the_types_defaults():
     properties = spec["components"]["schemas"]["SnowflakeConnectionCreate"]["properties"]
 
     assert {field: properties[field].get("default") for field in snowflake.DEFAULTS} == snowflake.DEFAULTS
+
+
+def test_create__chunked_body_without_length__is_read_whole(client, list_url):
+    body = b'{"type": "snowflake", "account_identifier": "xy12345"}'
+
+    def chunks():
+        yield body[:20]
+        yield body[20:]
+
+    response = client.post(list_url, content=chunks(), headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 201
+    assert response.json()["config"]["account_identifier"] == "xy12345"

@@ -1,11 +1,13 @@
 """The app factory: one connexion FlaskApp over the spec, bound to the configured storage."""
 
 import connexion
+import yaml
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from handlers import problems
-from handlers.routing import AllowHeaderMiddleware, UnroutablePathMiddleware, allowed_methods
+from handlers.guards import RequestGuardMiddleware, integer_parameters
+from handlers.routing import AllowHeaderMiddleware, allowed_methods
 from handlers.validation import validator_map
 from models import database
 from models.secret import configure_encryption
@@ -26,20 +28,23 @@ def connect_storage(settings: Settings) -> None:
 
 def create_app(settings: Settings) -> connexion.FlaskApp:
     connect_storage(settings)
-    app = connexion.FlaskApp(__name__, specification_dir=SPEC_PATH.parent)
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    app = connexion.FlaskApp(__name__)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        position=MiddlewarePosition.BEFORE_SWAGGER,
+        integer_routes=integer_parameters(spec, BASE_PATH),
+    )
+    app.add_middleware(
+        AllowHeaderMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=allowed_methods(spec, BASE_PATH)
+    )
     app.add_api(
-        SPEC_PATH.name,
+        spec,
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=validator_map,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
     )
-    app.add_middleware(
-        AllowHeaderMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        routes=allowed_methods(SPEC_PATH, BASE_PATH),
-    )
-    app.add_middleware(UnroutablePathMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
     app.app.config["SETTINGS"] = settings
     problems.register(app)
     app.app.before_request(_open_connection)
