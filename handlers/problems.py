@@ -1,8 +1,13 @@
 """Domain errors as RFC 9457 problems: the one place that maps them to statuses."""
 
+import logging
+
 from connexion.lifecycle import ConnexionRequest
 from connexion.problem import problem
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 
+from warehouse_connections import metrics
 from warehouse_connections.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
 from warehouses import InvalidConfig
 
@@ -15,9 +20,17 @@ DOMAIN_ERRORS = {
 }
 
 
+# The database is down, unreachable, or every pooled connection is busy: worth trying again shortly.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+RETRY_AFTER_SECONDS = "5"
+logger = logging.getLogger(__name__)
+
+
 def register(app) -> None:
     for error, (status, title) in DOMAIN_ERRORS.items():
         app.add_error_handler(error, _handler(status, title))
+    for error in DATABASE_UNAVAILABLE:
+        app.add_error_handler(error, _database_unavailable)
 
 
 def _handler(status: int, title: str):
@@ -26,3 +39,14 @@ def _handler(status: int, title: str):
         return problem(status=status, title=title, detail=str(error))
 
     return handle
+
+
+def _database_unavailable(_request: ConnexionRequest, error: Exception):
+    metrics.DATABASE_ERRORS.inc()
+    logger.error("database unavailable: %s: %s", type(error).__name__, error)
+    return problem(
+        status=503,
+        title="Service Unavailable",
+        detail="The database cannot be reached; try again shortly.",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )

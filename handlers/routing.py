@@ -6,6 +6,8 @@ matched the path (`GET, HEAD` for a path that also takes POST).
 
 import re
 
+from handlers.operations import path_base
+
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -16,7 +18,7 @@ def allowed_methods(spec: dict, base_path: str) -> list[tuple[re.Pattern, bytes]
         methods = [method.upper() for method in METHODS if method in item]
         if "GET" in methods:
             methods.append("HEAD")
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base_path + template))
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path_base(item, base_path) + template))
         routes.append((re.compile(pattern), ", ".join(methods).encode()))
     return routes
 

@@ -1,8 +1,8 @@
-from cryptography.fernet import MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from peewee import CharField, ForeignKeyField, TextField
 from playhouse.postgres_ext import DateTimeTZField
 
-from models.base import BaseModel, utc_now
+from models.base import BaseModel, database, utc_now
 from models.warehouse_connection import WarehouseConnection
 
 PRIVATE_KEY = "private_key"
@@ -10,6 +10,16 @@ PRIVATE_KEY = "private_key"
 
 class EncryptionNotConfigured(RuntimeError):
     pass
+
+
+class SecretsUnreadable(RuntimeError):
+    """The configured keys cannot decrypt what is stored: a key was removed before `secrets rotate`."""
+
+    def __init__(self):
+        super().__init__(
+            "the encryption keys (WC_SECRET_KEYS or the key file) cannot decrypt the stored secrets; "
+            "configure the key they were encrypted with (keep it beside the new one until `secrets rotate` has run)"
+        )
 
 
 # The keys secrets are encrypted with; set at start-up, like the database.
@@ -51,4 +61,28 @@ class Secret(BaseModel):
     @classmethod
     def reveal(cls, connection_id: str, name: str) -> bytes:
         row = cls.get((cls.connection == connection_id) & (cls.name == name))
-        return _cipher().decrypt(row.ciphertext.encode())
+        return _decrypt(row.ciphertext)
+
+    @classmethod
+    def check_keys(cls) -> None:
+        """Raise SecretsUnreadable unless the configured keys decrypt a stored secret (if there is one)."""
+        row = cls.select(cls.ciphertext).first() if cls.table_exists() else None
+        if row is not None:
+            _decrypt(row.ciphertext)
+
+    @classmethod
+    def rotate_all(cls) -> int:
+        """Re-encrypt every secret with the first key, in one transaction; returns how many."""
+        cipher = _cipher()
+        with database.atomic():
+            rows = list(cls.select(cls.id, cls.ciphertext))
+            for row in rows:
+                cls.update(ciphertext=cipher.rotate(row.ciphertext.encode()).decode()).where(cls.id == row.id).execute()
+        return len(rows)
+
+
+def _decrypt(ciphertext: str) -> bytes:
+    try:
+        return _cipher().decrypt(ciphertext.encode())
+    except InvalidToken:
+        raise SecretsUnreadable() from None

@@ -55,6 +55,8 @@ def _open_postgresql(url: str) -> Database:
         name,
         prefer_psycopg3=True,
         options="-c TimeZone=UTC",
+        # Bounded waits when the server is unreachable (seconds): an outage answers 503, not a hang.
+        connect_timeout=5,
         max_connections=POOL_SIZE,
         stale_timeout=300,
         **params,

@@ -231,26 +231,31 @@ def wait_until_up(url: str, deadline_seconds: float = 20) -> None:
 
 
 @pytest.fixture
-def start_server(server_env):
-    """Starts `warehouse-connections serve` processes on loopback; returns each one's base URL."""
-    servers = []
+def start_server(server_env, tmp_path):
+    """Starts `warehouse-connections serve` processes on loopback; returns each one's base URL.
+
+    `start.processes[url]` is the process, `start.logs[url]` the file its stderr (the logs) goes to.
+    """
 
     def start(*args: str, **env: str) -> str:
         """`args` go to `serve`; `env` adds to the environment, e.g. WC_SNOWFLAKE_ENDPOINT=emulator.url."""
         port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "warehouse_connections", "serve", "--port", str(port), *args],
-            env={**server_env, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        servers.append(server)
         base_url = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base_url}/api/v1/openapi.json")
+        start.logs[base_url] = tmp_path / f"server-{port}.log"
+        with start.logs[base_url].open("w") as log:
+            start.processes[base_url] = subprocess.Popen(
+                [sys.executable, "-m", "warehouse_connections", "serve", "--port", str(port), *args],
+                env={**server_env, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        wait_until_up(f"{base_url}/health")
         return base_url
 
+    start.processes, start.logs = {}, {}
     yield start
-    for server in servers:
-        server.terminate()
-    for server in servers:
+    for server in start.processes.values():
+        if server.poll() is None:
+            server.terminate()
+    for server in start.processes.values():
         server.wait(timeout=15)

@@ -5,14 +5,13 @@ set (tox sets it for whole-suite runs), the session fails when a documented pair
 """
 
 import os
-import re
 
 import yaml
 
+from handlers.operations import METHODS, OperationIndex
 from openapi import SPEC_PATH
+from warehouse_connections.app import BASE_PATH
 
-METHODS = ("get", "put", "post", "delete", "patch")
-BASE_PATH = "/api/v1"
 observed: set[tuple[str, int]] = set()
 
 
@@ -27,38 +26,21 @@ def documented_pairs() -> set[tuple[str, int]]:
     }
 
 
-def _operations() -> list[tuple[str, re.Pattern, str]]:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    return [
-        (
-            method.upper(),
-            re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]*", re.escape(BASE_PATH + template))),
-            op["operationId"],
-        )
-        for template, item in spec["paths"].items()
-        for method, op in item.items()
-        if method in METHODS
-    ]
-
-
 class StatusRecorder:
     """ASGI middleware, outermost: sees the status every request finally got."""
 
     def __init__(self, app):
         self.app = app
-        self.operations = _operations()
+        self.operations = OperationIndex(yaml.safe_load(SPEC_PATH.read_text()), BASE_PATH)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        operation = next(
-            (op for method, path, op in self.operations if method == scope["method"] and path.fullmatch(scope["path"])),
-            None,
-        )
+        operation = self.operations.find(scope["method"], scope["path"])
 
         async def record(message):
             if operation is not None and message["type"] == "http.response.start":
-                observed.add((operation, message["status"]))
+                observed.add((operation.operation_id, message["status"]))
             await send(message)
 
         await self.app(scope, receive, record)

@@ -4,19 +4,25 @@ import connexion
 import yaml
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from flask import Response
+from starlette.middleware.cors import CORSMiddleware
 
-from handlers import problems
+from handlers import health, problems
 from handlers.guards import RequestGuardMiddleware, integer_parameters
+from handlers.observability import ObservabilityMiddleware
+from handlers.operations import OperationIndex
 from handlers.routing import AllowHeaderMiddleware, allowed_methods
 from handlers.validation import validator_map
-from models import database
+from models import Secret, database
 from models.secret import configure_encryption
 from models.storage import bind_database
 from openapi import SPEC_PATH
+from warehouse_connections import metrics
 from warehouse_connections.encryption_keys import load_cipher
+from warehouse_connections.logs import configure_logging
 from warehouse_connections.settings import Settings
 
-# The spec's server URL: every path in the spec is served under it.
+# The spec's server URL: every path in the spec is served under it, except those with `servers` of their own.
 BASE_PATH = "/api/v1"
 
 
@@ -28,23 +34,47 @@ def connect_storage(settings: Settings) -> None:
 
 def create_app(settings: Settings) -> connexion.FlaskApp:
     connect_storage(settings)
+    with database.connection_context():
+        Secret.check_keys()
     spec = yaml.safe_load(SPEC_PATH.read_text())
     app = connexion.FlaskApp(__name__)
+    # Added outermost first: each one added at a position goes inside the ones added there before it.
+    app.add_middleware(
+        ObservabilityMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        operations=OperationIndex(spec, BASE_PATH),
+    )
+    if settings.cors_origins:
+        # Outside connexion's error handling, so 401s, 404s and 409s carry the CORS headers too.
+        app.add_middleware(
+            CORSMiddleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(
+        AllowHeaderMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=allowed_methods(spec, BASE_PATH)
+    )
     app.add_middleware(
         RequestGuardMiddleware,
         position=MiddlewarePosition.BEFORE_SWAGGER,
         integer_routes=integer_parameters(spec, BASE_PATH),
     )
-    app.add_middleware(
-        AllowHeaderMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=allowed_methods(spec, BASE_PATH)
-    )
     app.add_api(
-        spec,
+        # The probes have servers of their own (the root); the app serves them itself, below.
+        {**spec, "paths": {path: item for path, item in spec["paths"].items() if "servers" not in item}},
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=validator_map,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
     )
+    app.add_url_rule("/health", "health", health.health)
+    app.add_url_rule("/ready", "ready", health.ready)
+    if settings.metrics == "on":
+        app.add_url_rule("/metrics", "metrics", _metrics)
     app.app.config["SETTINGS"] = settings
     problems.register(app)
     app.app.before_request(_open_connection)
@@ -54,7 +84,14 @@ def create_app(settings: Settings) -> connexion.FlaskApp:
 
 def app_from_env() -> connexion.FlaskApp:
     """The factory uvicorn calls in each worker process."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+def _metrics() -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
 
 
 def _open_connection() -> None:

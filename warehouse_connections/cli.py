@@ -1,13 +1,20 @@
 """The `warehouse-connections` command: serve the API and administer organisations and API keys."""
 
 import argparse
+import os
+import signal
 import sys
+import tempfile
 
 import uvicorn
+from prometheus_client import start_http_server
 
-from models import ApiKey, Organisation, database
+from models import ApiKey, Organisation, Secret, database
+from models.secret import SecretsUnreadable
 from models.storage import DatabaseURLError, migrate
+from warehouse_connections import metrics
 from warehouse_connections.app import connect_storage
+from warehouse_connections.logs import configure_logging
 from warehouse_connections.settings import Settings, SettingsError
 
 DEFAULT_ORGANISATION = "Default organisation"
@@ -21,12 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        configure_logging(settings.log_level, settings.log_format)
         connect_storage(settings)
         # Every command works on an up-to-date schema, so a fresh machine needs no separate step.
         for name in migrate():
             print(f"applied migration {name}", file=sys.stderr)
+        if args.run is not _rotate_secrets:
+            with database.connection_context():
+                Secret.check_keys()
         return args.run(args, settings) or 0
-    except (CommandError, SettingsError, DatabaseURLError) as error:
+    except (CommandError, SettingsError, DatabaseURLError, SecretsUnreadable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -66,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke the key with this prefix")
     revoke.add_argument("prefix")
     revoke.set_defaults(run=_revoke_api_key)
+
+    secrets = commands.add_parser("secrets", help="manage the encrypted secret store")
+    secret_commands = secrets.add_subparsers(required=True, metavar="COMMAND")
+    secret_commands.add_parser(
+        "rotate", help="re-encrypt every secret with the first key of WC_SECRET_KEYS; then old keys can go"
+    ).set_defaults(run=_rotate_secrets)
     return parser
 
 
@@ -73,6 +90,13 @@ def _serve(args, settings: Settings) -> None:
     with database.connection_context():
         if not Organisation.select().exists():
             _bootstrap(args)
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here; an exposition reads all of them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="warehouse-connections-metrics-")
+    if settings.metrics.isdigit():
+        start_http_server(int(settings.metrics), addr=args.host, registry=metrics.registry())
+    # uvicorn finishes in-flight requests on SIGTERM, then raises the signal again: exit 0 on that.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "warehouse_connections.app:app_from_env",
         factory=True,
@@ -80,6 +104,10 @@ def _serve(args, settings: Settings) -> None:
         port=args.port,
         workers=args.workers,
         lifespan="on",
+        # Our own log line per request replaces uvicorn's access log; its other logs go through ours.
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
 
 
@@ -133,3 +161,9 @@ def _revoke_api_key(args, settings: Settings) -> None:
         if not ApiKey.revoke(args.prefix):
             raise CommandError(f"no active API key with prefix {args.prefix!r}")
     print(f"revoked {args.prefix}")
+
+
+def _rotate_secrets(args, settings: Settings) -> None:
+    with database.connection_context():
+        count = Secret.rotate_all()
+    print(f"re-encrypted {count} secrets with the first key; keys after it can now be removed")

@@ -11,6 +11,7 @@ import warehouses
 from models import Secret, WarehouseConnection, database, utc_now
 from models.secret import PRIVATE_KEY
 from models.warehouse_connection import api_timestamp, new_connection_id
+from warehouse_connections import metrics
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
 
@@ -153,7 +154,9 @@ def run_test(organisation_pk: int, connection_id: str, settings: Settings) -> Co
         .execute()
     )
     if recorded != 1:
+        metrics.CONNECTION_TESTS.labels("stale").inc()
         raise StaleTest(connection.id)
+    metrics.CONNECTION_TESTS.labels("success" if error is None else "failure").inc()
     return result
 
 

@@ -25,6 +25,15 @@ class Settings:
     snowflake_login_timeout: int = 10
     # http(s)://host[:port] to reach Snowflake at instead of <account>.snowflakecomputing.com.
     snowflake_endpoint: str | None = None
+    log_level: str = "INFO"
+    # json, text, or auto: text when attached to a terminal.
+    log_format: str = "auto"
+    # Origins of the dashboards that may call the API from a browser.
+    cors_origins: tuple[str, ...] = ()
+    # "on": /metrics on the API's port; "off"; or a port of its own.
+    metrics: str = "on"
+    # Seconds in-flight requests get to finish after SIGTERM.
+    shutdown_timeout: int = 10
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "Settings":
@@ -37,6 +46,11 @@ class Settings:
             rsa_key_bits=_rsa_key_bits(environ.get("WC_RSA_KEY_BITS") or "4096"),
             snowflake_login_timeout=_seconds(environ, "WC_SNOWFLAKE_LOGIN_TIMEOUT", "10"),
             snowflake_endpoint=_endpoint(environ.get("WC_SNOWFLAKE_ENDPOINT") or None),
+            log_level=_choice(environ, "WC_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            log_format=_choice(environ, "WC_LOG_FORMAT", "auto", ("auto", "json", "text")),
+            cors_origins=tuple(o.strip() for o in environ.get("WC_CORS_ORIGINS", "").split(",") if o.strip()),
+            metrics=_metrics(environ.get("WC_METRICS") or "on"),
+            shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
         )
 
 
@@ -73,3 +87,17 @@ def _endpoint(value: str | None) -> str | None:
     if url is None or url.scheme not in ("http", "https") or not url.hostname or url.path.strip("/") or url.query:
         raise SettingsError(f"WC_SNOWFLAKE_ENDPOINT must be http(s)://host[:port], not {value!r}")
     return value
+
+
+def _choice(environ, name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(name) or default
+    normalised = value.upper() if choices[0].isupper() else value.lower()
+    if normalised not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return normalised
+
+
+def _metrics(value: str) -> str:
+    if value in ("on", "off") or (value.isdigit() and 0 < int(value) < 65536):
+        return value
+    raise SettingsError(f"WC_METRICS must be on, off or a port number, not {value!r}")

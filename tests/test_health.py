@@ -1,0 +1,53 @@
+from peewee import OperationalError
+
+from handlers import health
+
+
+def test_health__process_up__returns_ok(anonymous_client):
+    response = anonymous_client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_ready__database_up_and_migrated__returns_ready(anonymous_client):
+    response = anonymous_client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+def test_ready__migrations_pending__returns_503(anonymous_client, monkeypatch):
+    monkeypatch.setattr(health, "pending_migrations", lambda: ["0002_next"])
+
+    response = anonymous_client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "Migrations are pending: 0002_next.",
+        "request_id": response.headers["x-request-id"],
+    }
+
+
+def test_ready__database_unreachable__returns_503(anonymous_client, monkeypatch):
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "pending_migrations", unreachable)
+
+    response = anonymous_client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == "The database cannot be reached."
+
+
+def test_health__wrong_method__returns_405_allowing_get(anonymous_client):
+    response = anonymous_client.post("/health")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
