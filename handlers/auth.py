@@ -1,44 +1,85 @@
 """Who is calling, and may they touch this organisation: the spec's `ApiKey` scheme."""
 
 import asyncio
+import time
+from typing import NamedTuple
 
 from connexion.exceptions import ProblemException, Unauthorized
 
 from models import ApiKey, database
+from models.api_key import hash_key
 
 SCHEME = "api-key"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+class Caller(NamedTuple):
+    organisation_id: int
+    read_only: bool
+    key_prefix: str
+
+
+class CallerCache:
+    """Recently seen keys (by their hash) and who they belong to, for `seconds`.
+
+    Each dashboard page load is one API call; without this, each is two database round trips. The price:
+    a revoked key keeps working in a worker for up to `seconds` (WC_API_KEY_CACHE_SECONDS).
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._entries: dict[str, tuple[float, Caller | None]] = {}
+
+    def get(self, digest: str) -> Caller | None | bool:
+        """The caller (None: no such key), or False when not cached."""
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] <= time.monotonic():
+            return False
+        return entry[1]
+
+    def put(self, digest: str, caller: Caller | None) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()  # simpler than LRU; a refill costs one lookup per active key
+        self._entries[digest] = (time.monotonic() + self.seconds, caller)
+
+
+# Set by the app factory from the settings; only the event loop's thread touches it.
+callers = CallerCache(seconds=0)
+
+
 async def authenticate(apikey: str, request) -> dict:
     """Resolve `Authorization: Api-Key <key>` to its organisation, or raise 401/403.
 
-    Runs on connexion's event loop, so the database lookup happens in a worker thread.
+    Runs on connexion's event loop, so a database lookup happens in a worker thread.
     """
     scheme, _, key = apikey.strip().partition(" ")
-    if scheme.lower() != SCHEME or not key.strip():
+    key = key.strip()
+    if scheme.lower() != SCHEME or not key:
         raise Unauthorized(detail="The Authorization header must be 'Api-Key <key>'.")
-    api_key = await asyncio.to_thread(_find_active, key.strip())
-    if api_key is None:
+    digest = hash_key(key)
+    caller = callers.get(digest)
+    if caller is False:
+        caller = await asyncio.to_thread(_find_caller, key)
+        callers.put(digest, caller)
+    if caller is None:
         raise Unauthorized(detail="The API key is unknown or revoked.")
-    _authorise(api_key, request)
-    return {
-        "sub": api_key.prefix,
-        "organisation_id": api_key.organisation_id,
-        "read_only": api_key.read_only,
-    }
+    _authorise(caller, request)
+    return {"sub": caller.key_prefix, "organisation_id": caller.organisation_id, "read_only": caller.read_only}
 
 
-def _find_active(key: str) -> ApiKey | None:
+def _find_caller(key: str) -> Caller | None:
     with database.connection_context():
-        return ApiKey.find_active(key)
+        api_key = ApiKey.find_active(key)
+    return None if api_key is None else Caller(api_key.organisation_id, api_key.read_only, api_key.prefix)
 
 
-def _authorise(api_key: ApiKey, request) -> None:
+def _authorise(caller: Caller, request) -> None:
     # The router has already matched the path and converted organisation_pk to an int.
-    if request.scope["path_params"].get("organisation_pk") != api_key.organisation_id:
+    if request.scope["path_params"].get("organisation_pk") != caller.organisation_id:
         raise Forbidden("This API key belongs to another organisation.")
-    if api_key.read_only and request.method not in READ_METHODS:
+    if caller.read_only and request.method not in READ_METHODS:
         raise Forbidden("This API key is read-only.")
 
 

@@ -14,7 +14,7 @@ KEY_PATTERN = re.compile(r"wck_[A-Za-z0-9_-]{32,128}")
 PREFIX_LENGTH = 12
 
 
-def _hash(key: str) -> str:
+def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -40,7 +40,7 @@ class ApiKey(BaseModel):
                         organisation=organisation_id,
                         name=name,
                         prefix=key[:PREFIX_LENGTH],
-                        key_hash=_hash(key),
+                        key_hash=hash_key(key),
                         read_only=read_only,
                     )
                 return row, key
@@ -56,7 +56,7 @@ class ApiKey(BaseModel):
         if not KEY_PATTERN.fullmatch(key):
             return None
         row = cls.get_or_none((cls.prefix == key[:PREFIX_LENGTH]) & cls.revoked_at.is_null())
-        if row is None or not hmac.compare_digest(row.key_hash, _hash(key)):
+        if row is None or not hmac.compare_digest(row.key_hash, hash_key(key)):
             return None
         return row
 

@@ -53,7 +53,7 @@ class Secret(BaseModel):
 
     @classmethod
     def store(cls, connection_id: str, name: str, plaintext: bytes) -> None:
-        ciphertext = _cipher().encrypt(plaintext).decode()
+        ciphertext = encrypt(plaintext)
         cls.insert(connection=connection_id, name=name, ciphertext=ciphertext).on_conflict(
             conflict_target=[cls.connection, cls.name], update={cls.ciphertext: ciphertext}
         ).execute()
@@ -79,6 +79,10 @@ class Secret(BaseModel):
             for row in rows:
                 cls.update(ciphertext=cipher.rotate(row.ciphertext.encode()).decode()).where(cls.id == row.id).execute()
         return len(rows)
+
+
+def encrypt(plaintext: bytes) -> str:
+    return _cipher().encrypt(plaintext).decode()
 
 
 def _decrypt(ciphertext: str) -> bytes:

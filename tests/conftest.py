@@ -51,6 +51,8 @@ def settings(tmp_path_factory) -> Settings:
         rsa_key_bits=2048,
         # Short, so the tests of a hung account are quick.
         snowflake_login_timeout=3,
+        # Keys are checked against the database on every request; tests of the cache set their own.
+        api_key_cache_seconds=0,
     )
 
 

@@ -70,3 +70,46 @@ def test_auth__stored_key__is_only_a_hash(api_key):
 
     assert api_key not in (row.key_hash, row.name, row.prefix)
     assert len(row.key_hash) == 64
+
+
+def test_caller_cache__within_its_seconds__answers_without_the_database(monkeypatch):
+    from handlers.auth import Caller, CallerCache
+
+    now = [100.0]
+    monkeypatch.setattr("handlers.auth.time.monotonic", lambda: now[0])
+    cache = CallerCache(seconds=5)
+    cache.put("digest", Caller(7, False, "wck_abcdefgh"))
+    cache.put("unknown", None)
+
+    within = (cache.get("digest"), cache.get("unknown"), cache.get("never-seen"))
+    now[0] = 105.0
+    after = cache.get("digest")
+
+    assert within == (Caller(7, False, "wck_abcdefgh"), None, False)
+    assert after is False
+
+
+def test_revoke__with_two_workers_caching_keys__stops_the_key_within_the_cache_seconds(
+    start_server, server_env, list_url, api_key
+):
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    base_url = start_server("--workers", "2", WC_API_KEY_CACHE_SECONDS="1")
+    auth = {"Authorization": f"Api-Key {api_key}"}
+    warmed = [httpx.get(f"{base_url}{list_url}", headers=auth).status_code for _ in range(20)]
+
+    subprocess.run(
+        [sys.executable, "-m", "warehouse_connections", "api-keys", "revoke", api_key[:12]],
+        env=server_env,
+        check=True,
+        capture_output=True,
+    )
+    time.sleep(1.2)  # the documented bound (WC_API_KEY_CACHE_SECONDS=1), and a little
+    after = [httpx.get(f"{base_url}{list_url}", headers=auth).status_code for _ in range(20)]
+
+    assert warmed == [200] * 20
+    assert after == [401] * 20

@@ -100,10 +100,19 @@ def test_bad_input__wrong_content_type__returns_415(client, list_url, content_ty
     )
 
 
-def test_bad_input__body_over_64_kib__returns_413(client, list_url):
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", ""),
+        ("PUT", "wc_abc123def456ghi7/"),
+        ("PATCH", "wc_abc123def456ghi7/"),
+        ("POST", "wc_abc123def456ghi7/test/"),
+    ],
+)
+def test_bad_input__body_over_64_kib__returns_413(client, list_url, method, path):
     body = b'{"type": "snowflake", "account_identifier": "' + b"a" * 70_000 + b'"}'
 
-    response = client.post(list_url, content=body, headers=JSON)
+    response = client.request(method, f"{list_url}{path}", content=body, headers=JSON)
 
     assert_problem(response, 413, "Content Too Large", "The request body is larger than 65536 bytes.")
 

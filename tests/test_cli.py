@@ -6,7 +6,7 @@ import sys
 import httpx
 import pytest
 
-from models import ApiKey, Organisation, database
+from models import ApiKey, Organisation, WarehouseConnection, database
 from tests.conftest import free_port, wait_until_up
 
 
@@ -153,3 +153,24 @@ def test_cli__serve_on_empty_database__bootstraps_an_organisation_and_a_working_
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def test_cli__seed_demo__creates_organisations_with_connections_and_working_keys(run, app, tmp_path):
+    keys_file = tmp_path / "keys.tsv"
+
+    result = run("seed-demo", "--organisations", "7", "--keys-file", str(keys_file))
+
+    lines = [line.split("\t") for line in keys_file.read_text().splitlines()]
+    assert result.stdout == f"created 7 organisations; keys in {keys_file}\n"
+    assert len(lines) == 7
+    with database.connection_context():
+        assert Organisation.select().count() == 7
+        statuses = sorted(c.status for c in WarehouseConnection.select())
+    assert statuses == ["connected"] * 5 + ["error", "pending_customer_setup"]
+    organisation_id, key = lines[-1]
+    response = app.test_client().get(
+        f"/api/v1/organisations/{organisation_id}/integrations/warehouse-connections/",
+        headers={"Authorization": f"Api-Key {key}"},
+    )
+    assert response.status_code == 200
+    assert response.json()[0]["config"]["account_identifier"] == "demo6.us-east-1"

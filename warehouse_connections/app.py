@@ -7,7 +7,7 @@ from connexion.options import SwaggerUIOptions
 from flask import Response
 from starlette.middleware.cors import CORSMiddleware
 
-from handlers import health, problems
+from handlers import auth, health, problems
 from handlers.guards import RequestGuardMiddleware, integer_parameters
 from handlers.observability import ObservabilityMiddleware
 from handlers.operations import OperationIndex
@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> connexion.FlaskApp:
     if settings.metrics == "on":
         app.add_url_rule("/metrics", "metrics", _metrics)
     app.app.config["SETTINGS"] = settings
+    auth.callers = auth.CallerCache(settings.api_key_cache_seconds)
     problems.register(app)
     app.app.before_request(_open_connection)
     app.app.teardown_request(_close_connection)

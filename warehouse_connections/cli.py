@@ -12,7 +12,7 @@ from prometheus_client import start_http_server
 from models import ApiKey, Organisation, Secret, database
 from models.secret import SecretsUnreadable
 from models.storage import DatabaseURLError, migrate
-from warehouse_connections import metrics
+from warehouse_connections import demo, metrics
 from warehouse_connections.app import connect_storage
 from warehouse_connections.logs import configure_logging
 from warehouse_connections.settings import Settings, SettingsError
@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke the key with this prefix")
     revoke.add_argument("prefix")
     revoke.set_defaults(run=_revoke_api_key)
+
+    seed = commands.add_parser("seed-demo", help="create demo organisations in bulk, for benchmarks")
+    seed.add_argument("--organisations", type=int, required=True, metavar="N")
+    seed.add_argument("--keys-file", required=True, metavar="PATH", help="gets 'org_id<TAB>key' per organisation")
+    seed.set_defaults(run=_seed_demo)
 
     secrets = commands.add_parser("secrets", help="manage the encrypted secret store")
     secret_commands = secrets.add_subparsers(required=True, metavar="COMMAND")
@@ -167,3 +172,9 @@ def _rotate_secrets(args, settings: Settings) -> None:
     with database.connection_context():
         count = Secret.rotate_all()
     print(f"re-encrypted {count} secrets with the first key; keys after it can now be removed")
+
+
+def _seed_demo(args, settings: Settings) -> None:
+    with database.connection_context(), open(args.keys_file, "w") as keys_file:
+        keys_file.writelines(f"{org}\t{key}\n" for org, key in demo.seed(args.organisations, settings.rsa_key_bits))
+    print(f"created {args.organisations} organisations; keys in {args.keys_file}")

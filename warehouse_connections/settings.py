@@ -34,6 +34,8 @@ class Settings:
     metrics: str = "on"
     # Seconds in-flight requests get to finish after SIGTERM.
     shutdown_timeout: int = 10
+    # Seconds a worker remembers an API key's owner: a revoked key works for at most this long.
+    api_key_cache_seconds: int = 5
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "Settings":
@@ -51,6 +53,7 @@ class Settings:
             cors_origins=tuple(o.strip() for o in environ.get("WC_CORS_ORIGINS", "").split(",") if o.strip()),
             metrics=_metrics(environ.get("WC_METRICS") or "on"),
             shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
+            api_key_cache_seconds=_whole_number(environ, "WC_API_KEY_CACHE_SECONDS", "5"),
         )
 
 
@@ -101,3 +104,10 @@ def _metrics(value: str) -> str:
     if value in ("on", "off") or (value.isdigit() and 0 < int(value) < 65536):
         return value
     raise SettingsError(f"WC_METRICS must be on, off or a port number, not {value!r}")
+
+
+def _whole_number(environ, name: str, default: str) -> int:
+    value = environ.get(name) or default
+    if not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number (0 or more), not {value!r}")
+    return int(value)
