@@ -6,6 +6,7 @@ control characters or empty segments (`%0A`, `%2F`): 500s, and redirects to othe
 body's size. So, before routing:
 - a path with control characters or `//` is a 404 (no path of the spec can contain them);
 - a path of the spec whose integer parameter is not an integer in range is a 400 naming it;
+- a body without a Content-Type is a 415;
 - a body over the limit is a 413, decided from Content-Length or while it streams in.
 """
 
@@ -48,6 +49,12 @@ class RequestGuardMiddleware:
             )
         self._check_integer_parameters(path)
         headers = dict(scope["headers"])
+        has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
+        if has_body and not headers.get(b"content-type"):
+            # connexion would guess JSON; a client that names no type gets told to name it.
+            raise ProblemException(
+                status=415, title="Unsupported Media Type", detail="The request has a body but no Content-Type."
+            )
         if b"content-length" in headers or b"transfer-encoding" not in headers:
             await self.app(scope, self._limit_body(headers, receive), send)
             return

@@ -28,6 +28,17 @@ from warehouses import key_pair
 # The Snowflake emulator's fixtures: snowflake_emulator, closed_snowflake_url.
 pytest_plugins = ["tests.snowflake_emulator"]
 
+# Every API operation as (method, path below the organisation's list URL), with a fixed example id.
+API_OPERATIONS = [
+    ("GET", ""),
+    ("POST", ""),
+    ("GET", "wc_abc123def456ghi7/"),
+    ("PUT", "wc_abc123def456ghi7/"),
+    ("PATCH", "wc_abc123def456ghi7/"),
+    ("DELETE", "wc_abc123def456ghi7/"),
+    ("POST", "wc_abc123def456ghi7/test/"),
+]
+
 SEED_CONFIG = {
     "account_identifier": "xy12345.us-east-1",
     "warehouse": "COMPUTE_WH",
@@ -175,6 +186,14 @@ def created(client, list_url) -> dict:
     response = client.post(list_url, json={"type": "snowflake", "account_identifier": "xy12345.us-east-1"})
     assert response.status_code == 201
     return response.json()
+
+
+@pytest.fixture
+def other_organisations_connection(other_organisation) -> WarehouseConnection:
+    with database.connection_context():
+        return WarehouseConnection.create(
+            organisation=other_organisation, type="snowflake", config="{}", public_key="MII", setup_script=""
+        )
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Run on SQLite and on PostgreSQL: PostgreSQL refuses NUL bytes and lone surrogate
 import pytest
 
 from models import Secret, WarehouseConnection, database
+from tests.conftest import API_OPERATIONS
 
 JSON = {"Content-Type": "application/json"}
 NOT_JSON = "The request body is not valid JSON"
@@ -131,18 +132,7 @@ def test_bad_input__streamed_body_over_64_kib_without_length__returns_413(client
 @pytest.mark.parametrize(
     "organisation_pk", ["abc", "-1", "0", "1.5", "99999999999999999999", "9223372036854775808", "１"]
 )
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", ""),
-        ("POST", ""),
-        ("GET", "wc_abc123def456ghi7/"),
-        ("PUT", "wc_abc123def456ghi7/"),
-        ("PATCH", "wc_abc123def456ghi7/"),
-        ("DELETE", "wc_abc123def456ghi7/"),
-        ("POST", "wc_abc123def456ghi7/test/"),
-    ],
-)
+@pytest.mark.parametrize(("method", "path"), API_OPERATIONS)
 def test_bad_input__organisation_pk_not_an_integer_in_range__returns_400(client, organisation_pk, method, path):
     url = f"/api/v1/organisations/{organisation_pk}/integrations/warehouse-connections/{path}"
 
@@ -180,3 +170,10 @@ def test_bad_input__unknown_query_parameter__returns_400_naming_it(client, list_
     response = client.post(f"{list_url}?dry_run=true", content=VALID, headers=JSON)
 
     assert_problem(response, 400, "Bad Request", "Extra query parameter(s) dry_run not in spec")
+
+
+@pytest.mark.parametrize("headers", [{}, {"Content-Type": ""}])
+def test_bad_input__body_without_content_type__returns_415(client, list_url, headers):
+    response = client.post(list_url, content=VALID, headers=headers)
+
+    assert_problem(response, 415, "Unsupported Media Type", "The request has a body but no Content-Type.")

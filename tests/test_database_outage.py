@@ -11,16 +11,8 @@ import pytest
 from peewee import OperationalError
 
 from models import ApiKey, Organisation, WarehouseConnection, database
+from tests.conftest import API_OPERATIONS
 
-OPERATIONS = [
-    ("GET", ""),
-    ("POST", ""),
-    ("GET", "wc_abc123def456ghi7/"),
-    ("PUT", "wc_abc123def456ghi7/"),
-    ("PATCH", "wc_abc123def456ghi7/"),
-    ("DELETE", "wc_abc123def456ghi7/"),
-    ("POST", "wc_abc123def456ghi7/test/"),
-]
 BODIES = {
     "POST": {"type": "snowflake", "account_identifier": "xy12345"},
     "PUT": {"type": "snowflake", "account_identifier": "xy12345"},
@@ -28,7 +20,7 @@ BODIES = {
 }
 
 
-@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+@pytest.mark.parametrize(("method", "path"), API_OPERATIONS)
 def test_outage__database_fails__returns_503_with_retry_after_and_request_id(
     client, list_url, monkeypatch, method, path
 ):

@@ -32,17 +32,14 @@ def test_delete__twice__returns_404_the_second_time(client, list_url, created):
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_delete__other_organisations_connection__returns_404_and_keeps_it(client, list_url, other_organisation):
-    with database.connection_context():
-        theirs = WarehouseConnection.create(
-            organisation=other_organisation, type="snowflake", config="{}", public_key="MII", setup_script=""
-        )
-
-    response = client.delete(f"{list_url}{theirs.id}/")
+def test_delete__other_organisations_connection__returns_404_and_keeps_it(
+    client, list_url, other_organisations_connection
+):
+    response = client.delete(f"{list_url}{other_organisations_connection.id}/")
 
     assert response.status_code == 404
     with database.connection_context():
-        assert WarehouseConnection.select().where(WarehouseConnection.id == theirs.id).exists()
+        assert WarehouseConnection.select().where(WarehouseConnection.id == other_organisations_connection.id).exists()
 
 
 def test_delete__read_only_key__returns_403_and_keeps_it(app, read_only_api_key, list_url, created):

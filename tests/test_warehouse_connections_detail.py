@@ -1,7 +1,5 @@
 import pytest
 
-from models import WarehouseConnection, database
-
 
 def test_detail__own_connection__returns_the_list_item_unwrapped(client, list_url, connection):
     listed = client.get(list_url).json()
@@ -30,13 +28,8 @@ def test_detail__unknown_or_malformed_id__returns_404(client, list_url, organisa
     }
 
 
-def test_detail__other_organisations_id__returns_404(client, list_url, other_organisation):
-    with database.connection_context():
-        theirs = WarehouseConnection.create(
-            organisation=other_organisation, type="snowflake", config="{}", public_key="MII", setup_script=""
-        )
-
-    response = client.get(f"{list_url}{theirs.id}/")
+def test_detail__other_organisations_id__returns_404(client, list_url, other_organisations_connection):
+    response = client.get(f"{list_url}{other_organisations_connection.id}/")
 
     assert response.status_code == 404
     assert response.json()["title"] == "Not Found"

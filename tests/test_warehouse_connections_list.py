@@ -46,12 +46,7 @@ def test_list__never_tested_connection__returns_nulls(client, list_url, organisa
     assert (item["status"], item["last_tested_at"], item["last_error"]) == ("pending_customer_setup", None, None)
 
 
-def test_list__other_organisations_connection__is_not_listed(client, list_url, other_organisation):
-    with database.connection_context():
-        WarehouseConnection.create(
-            organisation=other_organisation, type="snowflake", config="{}", public_key="MII", setup_script=""
-        )
-
+def test_list__other_organisations_connection__is_not_listed(client, list_url, other_organisations_connection):
     response = client.get(list_url)
 
     assert response.status_code == 200

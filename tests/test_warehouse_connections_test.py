@@ -179,18 +179,24 @@ def test_test__then_update__resets_the_recorded_result(client, list_url, created
     )
 
 
-def test_test__connection_updated_while_testing__records_nothing_and_returns_409(
-    client, list_url, created, emulated_account
-):
-    emulated_account.login_delay = 1.5
+def start_slow_test(client, list_url: str, connection_id: str, emulator) -> tuple[threading.Thread, dict]:
+    """A test call on an account slow to log in; returns once the login has reached the emulator."""
+    emulator.login_delay = 1.5
     outcome = {}
     testing = threading.Thread(
-        target=lambda: outcome.update(response=client.post(url_for_test(list_url, created["id"])))
+        target=lambda: outcome.update(response=client.post(url_for_test(list_url, connection_id)))
     )
     testing.start()
     deadline = time.monotonic() + 10
-    while "/session/v1/login-request" not in emulated_account.paths() and time.monotonic() < deadline:
+    while "/session/v1/login-request" not in emulator.paths() and time.monotonic() < deadline:
         time.sleep(0.02)
+    return testing, outcome
+
+
+def test_test__connection_updated_while_testing__records_nothing_and_returns_409(
+    client, list_url, created, emulated_account
+):
+    testing, outcome = start_slow_test(client, list_url, created["id"], emulated_account)
 
     updated = client.patch(f"{list_url}{created['id']}/", json={"warehouse": "LOAD_WH"}).json()
     testing.join(timeout=30)
@@ -209,15 +215,7 @@ def test_test__connection_updated_while_testing__records_nothing_and_returns_409
 def test_test__connection_deleted_while_testing__returns_409_and_it_stays_deleted(
     client, list_url, created, emulated_account
 ):
-    emulated_account.login_delay = 1.5
-    outcome = {}
-    testing = threading.Thread(
-        target=lambda: outcome.update(response=client.post(url_for_test(list_url, created["id"])))
-    )
-    testing.start()
-    deadline = time.monotonic() + 10
-    while "/session/v1/login-request" not in emulated_account.paths() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    testing, outcome = start_slow_test(client, list_url, created["id"], emulated_account)
 
     client.delete(f"{list_url}{created['id']}/")
     testing.join(timeout=30)
@@ -227,13 +225,8 @@ def test_test__connection_deleted_while_testing__returns_409_and_it_stays_delete
         assert WarehouseConnection.select().count() == 0
 
 
-def test_test__other_organisations_connection__returns_404(client, list_url, other_organisation):
-    with database.connection_context():
-        theirs = WarehouseConnection.create(
-            organisation=other_organisation, type="snowflake", config="{}", public_key="MII", setup_script=""
-        )
-
-    response = client.post(url_for_test(list_url, theirs.id))
+def test_test__other_organisations_connection__returns_404(client, list_url, other_organisations_connection):
+    response = client.post(url_for_test(list_url, other_organisations_connection.id))
 
     assert response.status_code == 404
 

@@ -132,13 +132,8 @@ def test_patch__invalid_body__returns_400_and_changes_nothing(client, list_url, 
     assert client.get(f"{list_url}{tested['id']}/").json() == tested
 
 
-def test_patch__other_organisations_connection__returns_404(client, list_url, app, other_organisation):
-    with database.connection_context():
-        theirs = WarehouseConnection.create(
-            organisation=other_organisation, type="snowflake", config="{}", public_key="MII", setup_script=""
-        )
-
-    response = client.patch(f"{list_url}{theirs.id}/", json={"warehouse": "MINE"})
+def test_patch__other_organisations_connection__returns_404(client, list_url, app, other_organisations_connection):
+    response = client.patch(f"{list_url}{other_organisations_connection.id}/", json={"warehouse": "MINE"})
 
     assert response.status_code == 404
 

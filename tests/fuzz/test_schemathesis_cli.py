@@ -56,6 +56,10 @@ def test_fuzz__every_check_and_phase__finds_no_failure(
             str(SPEC),
             "--url",
             f"{base_url}/api/v1",
+            # A tool limitation: schemathesis ignores path-level `servers` and would call the probes at
+            # /api/v1/health. They are fuzzed in process, at their real URLs (tests/test_contract.py).
+            "--exclude-tag",
+            "operations",
             "--checks",
             "all",
             "--phases",
