@@ -25,6 +25,11 @@ class OperationIndex:
     def find(self, method: str, path: str) -> Operation | None:
         return next((op for m, pattern, op in self._operations if m == method and pattern.fullmatch(path)), None)
 
+    def methods(self, path: str) -> list[str]:
+        """The methods the spec documents for this path (HEAD with GET), in the spec's order."""
+        methods = [method for method, pattern, _ in self._operations if pattern.fullmatch(path)]
+        return [*methods, "HEAD"] if "GET" in methods else methods
+
 
 def path_base(item: dict, base_path: str) -> str:
     """A path's own `servers` (the probes, served at the root) override the API's base path."""

@@ -4,29 +4,13 @@ connexion routes each operation on its own, so its 405 names only the methods of
 matched the path (`GET, HEAD` for a path that also takes POST).
 """
 
-import re
-
-from handlers.operations import path_base
-
-METHODS = ("get", "put", "post", "delete", "patch")
-
-
-def allowed_methods(spec: dict, base_path: str) -> list[tuple[re.Pattern, bytes]]:
-    """(path regex, Allow value) for each path in the spec."""
-    routes = []
-    for template, item in spec["paths"].items():
-        methods = [method.upper() for method in METHODS if method in item]
-        if "GET" in methods:
-            methods.append("HEAD")
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path_base(item, base_path) + template))
-        routes.append((re.compile(pattern), ", ".join(methods).encode()))
-    return routes
+from handlers.operations import OperationIndex
 
 
 class AllowHeaderMiddleware:
-    def __init__(self, app, routes: list[tuple[re.Pattern, bytes]]):
+    def __init__(self, app, operations: OperationIndex):
         self.app = app
-        self.routes = routes
+        self.operations = operations
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -34,10 +18,10 @@ class AllowHeaderMiddleware:
 
         async def send_with_allow(message):
             if message["type"] == "http.response.start" and message["status"] == 405:
-                allow = next((value for pattern, value in self.routes if pattern.fullmatch(scope["path"])), None)
-                if allow is not None:
+                methods = self.operations.methods(scope["path"])
+                if methods:
                     headers = [(name, value) for name, value in message["headers"] if name.lower() != b"allow"]
-                    message = {**message, "headers": [*headers, (b"allow", allow)]}
+                    message = {**message, "headers": [*headers, (b"allow", ", ".join(methods).encode())]}
             await send(message)
 
         await self.app(scope, receive, send_with_allow)

@@ -11,7 +11,7 @@ from handlers import auth, health, problems
 from handlers.guards import RequestGuardMiddleware, integer_parameters
 from handlers.observability import ObservabilityMiddleware
 from handlers.operations import OperationIndex
-from handlers.routing import AllowHeaderMiddleware, allowed_methods
+from handlers.routing import AllowHeaderMiddleware
 from handlers.validation import validator_map
 from models import Secret, database
 from models.secret import configure_encryption
@@ -37,13 +37,10 @@ def create_app(settings: Settings) -> connexion.FlaskApp:
     with database.connection_context():
         Secret.check_keys()
     spec = yaml.safe_load(SPEC_PATH.read_text())
+    operations = OperationIndex(spec, BASE_PATH)
     app = connexion.FlaskApp(__name__)
     # Added outermost first: each one added at a position goes inside the ones added there before it.
-    app.add_middleware(
-        ObservabilityMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        operations=OperationIndex(spec, BASE_PATH),
-    )
+    app.add_middleware(ObservabilityMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, operations=operations)
     if settings.cors_origins:
         # Outside connexion's error handling, so 401s, 404s and 409s carry the CORS headers too.
         app.add_middleware(
@@ -55,9 +52,7 @@ def create_app(settings: Settings) -> connexion.FlaskApp:
             expose_headers=["Location", "Retry-After", "X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(
-        AllowHeaderMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=allowed_methods(spec, BASE_PATH)
-    )
+    app.add_middleware(AllowHeaderMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, operations=operations)
     app.add_middleware(
         RequestGuardMiddleware,
         position=MiddlewarePosition.BEFORE_SWAGGER,
