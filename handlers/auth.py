@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from collections import OrderedDict
 from typing import NamedTuple
 
 from connexion.exceptions import ProblemException, Unauthorized
@@ -26,11 +27,12 @@ class CallerCache:
     a revoked key keeps working in a worker for up to `seconds` (WC_API_KEY_CACHE_SECONDS).
     """
 
+    # Bounds the memory: beyond it the least recently stored key goes.
     MAX_ENTRIES = 10_000
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self._entries: dict[str, tuple[float, Caller | None]] = {}
+        self._entries: OrderedDict[str, tuple[float, Caller | None]] = OrderedDict()
 
     def get(self, digest: str) -> Caller | None | bool:
         """The caller (None: no such key), or False when not cached."""
@@ -40,9 +42,10 @@ class CallerCache:
         return entry[1]
 
     def put(self, digest: str, caller: Caller | None) -> None:
-        if len(self._entries) >= self.MAX_ENTRIES:
-            self._entries.clear()  # simpler than LRU; a refill costs one lookup per active key
         self._entries[digest] = (time.monotonic() + self.seconds, caller)
+        self._entries.move_to_end(digest)
+        if len(self._entries) > self.MAX_ENTRIES:
+            self._entries.popitem(last=False)
 
 
 # Set by the app factory from the settings; only the event loop's thread touches it.

@@ -113,3 +113,14 @@ def test_revoke__with_two_workers_caching_keys__stops_the_key_within_the_cache_s
 
     assert warmed == [200] * 20
     assert after == [401] * 20
+
+
+def test_caller_cache__full__forgets_the_oldest_key_only():
+    from handlers.auth import Caller, CallerCache
+
+    cache = CallerCache(seconds=60)
+    cache.MAX_ENTRIES = 2
+    for digest in ("a", "b", "c"):
+        cache.put(digest, Caller(1, False, digest))
+
+    assert [cache.get(digest) for digest in ("a", "b", "c")] == [False, Caller(1, False, "b"), Caller(1, False, "c")]

@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Iterator
 
 import warehouses
-from models import ApiKey, Organisation, Secret, WarehouseConnection, database
+from models import ApiKey, Organisation, Secret, WarehouseConnection, database, utc_now
 from models.api_key import PREFIX_LENGTH, hash_key
 from models.secret import PRIVATE_KEY, encrypt
 from models.warehouse_connection import new_connection_id
@@ -16,6 +16,9 @@ BATCH = 2_000
 STATUSES = ("connected", "connected", "connected", "pending_customer_setup", "error")
 
 
+FAILED_TEST = "390144 (28000): Failed to login: Login error: JWT token is invalid."
+
+
 def seed(organisations: int, key_bits: int) -> Iterator[tuple[int, str]]:
     """Create the organisations in batches; yields (organisation id, API key) for each.
 
@@ -24,6 +27,7 @@ def seed(organisations: int, key_bits: int) -> Iterator[tuple[int, str]]:
     snowflake = warehouses.get("snowflake")
     keys = key_pair.generate(key_bits)
     ciphertext = encrypt(keys.private_key_der)
+    tested_at = utc_now()
     for start in range(0, organisations, BATCH):
         size = min(BATCH, organisations - start)
         with database.atomic():
@@ -42,12 +46,15 @@ def seed(organisations: int, key_bits: int) -> Iterator[tuple[int, str]]:
             for n, org in enumerate(ids):
                 config = {**snowflake.DEFAULTS, "account_identifier": f"demo{start + n}.us-east-1"}
                 connection_id = new_connection_id()
+                status = STATUSES[(start + n) % len(STATUSES)]
                 connections.append(
                     {
                         "id": connection_id,
                         "organisation": org,
                         "type": snowflake.NAME,
-                        "status": STATUSES[(start + n) % len(STATUSES)],
+                        "status": status,
+                        "last_tested_at": None if status == "pending_customer_setup" else tested_at,
+                        "last_error": FAILED_TEST if status == "error" else None,
                         "config": json.dumps(config),
                         "public_key": keys.public_key,
                         "setup_script": snowflake.setup_script(connection_id, config, keys.public_key),
