@@ -47,6 +47,8 @@ class ObservabilityMiddleware:
         operation_id = operation.operation_id if operation else "unmatched"
         metrics.REQUESTS.labels(operation_id, str(status)).inc()
         metrics.REQUEST_DURATION.labels(operation_id).observe(seconds)
+        if not logger.isEnabledFor(logging.INFO):
+            return
         caller = context.get("token_info") or {}
         logger.info(
             "%s %s %s",

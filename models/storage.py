@@ -1,5 +1,6 @@
 """Opening the database named by a URL, binding the models to it, and migrating it."""
 
+import contextlib
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -72,17 +73,27 @@ def bind_database(url: str) -> Database:
 
 def migrate() -> list[str]:
     """Apply pending migrations to the bound database; returns their names."""
-    with database.connection_context():
-        if not isinstance(database.obj, PostgresqlDatabase):
-            return Runner(database.obj, directory=str(MIGRATIONS_DIR)).up()
-        # Replicas starting together on one PostgreSQL take turns; the later ones find nothing to do.
-        database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-        try:
-            return Runner(database.obj, directory=str(MIGRATIONS_DIR)).up()
-        finally:
-            database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+    with database.connection_context(), _migration_lock():
+        return _runner().up()
 
 
 def pending_migrations() -> list[str]:
     with database.connection_context():
-        return [m.name for m in Runner(database.obj, directory=str(MIGRATIONS_DIR)).status() if not m.applied]
+        return [m.name for m in _runner().status() if not m.applied]
+
+
+def _runner() -> Runner:
+    return Runner(database.obj, directory=str(MIGRATIONS_DIR))
+
+
+@contextlib.contextmanager
+def _migration_lock():
+    """Replicas starting together on one PostgreSQL take turns; the later ones find nothing to do."""
+    if not isinstance(database.obj, PostgresqlDatabase):
+        yield
+        return
+    database.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        yield
+    finally:
+        database.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))

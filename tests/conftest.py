@@ -149,6 +149,17 @@ def other_organisation(app) -> Organisation:
         return Organisation.create(name="Globex")
 
 
+def problem(status: int, title: str, detail: str) -> dict:
+    """An RFC 9457 body as the service writes it."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail}
+
+
+def assert_problem(response, status: int, title: str, detail: str, **extra) -> None:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {**problem(status, title, detail), **extra}
+
+
 def issue_key(organisation: Organisation, read_only: bool = False) -> str:
     with database.connection_context():
         return ApiKey.issue(organisation.id, "test key", read_only=read_only)[1]

@@ -1,11 +1,7 @@
 import pytest
 
 from models import ApiKey, database
-from tests.conftest import issue_key
-
-
-def problem(status: int, title: str, detail: str) -> dict:
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail}
+from tests.conftest import issue_key, problem
 
 
 def test_auth__no_key__returns_401(anonymous_client, list_url):

@@ -6,7 +6,7 @@ Run on SQLite and on PostgreSQL: PostgreSQL refuses NUL bytes and lone surrogate
 import pytest
 
 from models import Secret, WarehouseConnection, database
-from tests.conftest import API_OPERATIONS
+from tests.conftest import API_OPERATIONS, assert_problem
 
 JSON = {"Content-Type": "application/json"}
 NOT_JSON = "The request body is not valid JSON"
@@ -20,16 +20,6 @@ def nothing_is_stored_by_a_bad_request():
     with database.connection_context():
         assert WarehouseConnection.select().count() == 0
         assert Secret.select().count() == 0
-
-
-def problem(status: int, title: str, detail: str) -> dict:
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail}
-
-
-def assert_problem(response, status: int, title: str, detail: str) -> None:
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json() == problem(status, title, detail)
 
 
 @pytest.mark.parametrize("body", [b"\xff\xfe{}", b'{"type": "snow\xc3flake"}', b'{"type": "\xed\xa0\x80"}'])

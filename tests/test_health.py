@@ -1,6 +1,7 @@
 from peewee import OperationalError
 
 from handlers import health
+from tests.conftest import assert_problem
 
 
 def test_health__process_up__returns_ok(anonymous_client):
@@ -22,16 +23,14 @@ def test_ready__migrations_pending__returns_503(anonymous_client, monkeypatch):
 
     response = anonymous_client.get("/ready")
 
-    assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json() == {
-        "type": "about:blank",
-        "title": "Service Unavailable",
-        "status": 503,
-        "detail": "Migrations are pending: 0002_next.",
-        "request_id": response.headers["x-request-id"],
-    }
+    assert_problem(
+        response,
+        503,
+        "Service Unavailable",
+        "Migrations are pending: 0002_next.",
+        request_id=response.headers["x-request-id"],
+    )
 
 
 def test_ready__database_unreachable__returns_503(anonymous_client, monkeypatch):

@@ -6,14 +6,10 @@ from cryptography.hazmat.primitives import serialization
 
 from models import Secret, WarehouseConnection, database
 from models.secret import PRIVATE_KEY
-from tests.conftest import SEED_CONFIG
+from tests.conftest import SEED_CONFIG, problem
 
 SEED_BODY = {"type": "snowflake", **SEED_CONFIG}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-
-
-def bad_request(detail: str) -> dict:
-    return {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail}
 
 
 def test_create__seed_body__returns_201_with_the_full_resource(client, list_url):
@@ -120,7 +116,7 @@ def test_create__invalid_body__returns_400_naming_the_problem(client, list_url, 
 
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json() == bad_request(detail)
+    assert response.json() == problem(400, "Bad Request", detail)
 
 
 IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_$]{0,254}$"
@@ -136,7 +132,7 @@ def test_create__object_name_not_an_unquoted_identifier__returns_400_naming_the_
     response = client.post(list_url, json={**SEED_BODY, field: value})
 
     assert response.status_code == 400
-    assert response.json() == bad_request(f"'{field}' does not match {IDENTIFIER}")
+    assert response.json() == problem(400, "Bad Request", f"'{field}' does not match {IDENTIFIER}")
 
 
 @pytest.mark.parametrize("field", ["warehouse", "database", "schema", "role", "user"])
@@ -145,7 +141,7 @@ def test_create__object_name_with_trailing_newline__returns_400_naming_the_field
     response = client.post(list_url, json={**SEED_BODY, field: "NAME\n"})
 
     assert response.status_code == 400
-    assert response.json() == bad_request(f"'{field}' must be a valid unquoted Snowflake identifier")
+    assert response.json() == problem(400, "Bad Request", f"'{field}' must be a valid unquoted Snowflake identifier")
     with database.connection_context():
         assert WarehouseConnection.select().count() == 0
 
@@ -165,7 +161,7 @@ def test_create__account_identifier_not_an_account__returns_400(client, list_url
     response = client.post(list_url, json={**SEED_BODY, "account_identifier": value})
 
     assert response.status_code == 400
-    assert response.json() == bad_request(f"'account_identifier' does not match {ACCOUNT}")
+    assert response.json() == problem(400, "Bad Request", f"'account_identifier' does not match {ACCOUNT}")
 
 
 def test_create__account_identifier_is_a_host_name__returns_400(client, list_url):
@@ -174,7 +170,9 @@ def test_create__account_identifier_is_a_host_name__returns_400(client, list_url
     )
 
     assert response.status_code == 400
-    assert response.json() == bad_request("'account_identifier' must be the account identifier, not a host name")
+    assert response.json() == problem(
+        400, "Bad Request", "'account_identifier' must be the account identifier, not a host name"
+    )
 
 
 @pytest.mark.parametrize(
