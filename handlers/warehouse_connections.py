@@ -7,11 +7,11 @@ from warehouse_connections import connections
 
 
 def list_connections(organisation_pk: int):
-    return json_response([c.to_api() for c in connections.list_for_organisation(organisation_pk)])
+    return json_response(connections.list_for_api(organisation_pk))
 
 
 def get_connection(organisation_pk: int, id: str):
-    return json_response(connections.get_for_organisation(organisation_pk, id).to_api())
+    return json_response(connections.get_for_api(organisation_pk, id))
 
 
 def create_connection(organisation_pk: int, body: dict):

@@ -2,16 +2,23 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import NamedTuple
 
 from peewee import BooleanField, CharField, ForeignKeyField, IntegrityError
 from playhouse.postgres_ext import DateTimeTZField
 
-from models.base import BaseModel, database, utc_now
+from models.base import BaseModel, PreparedQuery, database, utc_now
 from models.organisation import Organisation
 
 KEY_PATTERN = re.compile(r"wck_[A-Za-z0-9_-]{32,128}")
 # "wck_" and 8 more characters: enough to name a key in lists and logs, far too little to use it.
 PREFIX_LENGTH = 12
+
+
+class ActiveKey(NamedTuple):
+    organisation_id: int
+    read_only: bool
+    prefix: str
 
 
 def hash_key(key: str) -> str:
@@ -51,17 +58,28 @@ class ApiKey(BaseModel):
         raise AssertionError("unreachable")
 
     @classmethod
-    def find_active(cls, key: str) -> "ApiKey | None":
+    def find_active(cls, key: str) -> "ActiveKey | None":
         """The unrevoked key matching `key`, compared in constant time; None if there is none."""
         if not KEY_PATTERN.fullmatch(key):
             return None
-        row = cls.get_or_none((cls.prefix == key[:PREFIX_LENGTH]) & cls.revoked_at.is_null())
-        if row is None or not hmac.compare_digest(row.key_hash, hash_key(key)):
+        rows = _ACTIVE_BY_PREFIX.rows(key[:PREFIX_LENGTH])
+        if not rows or not hmac.compare_digest(rows[0][3], hash_key(key)):
             return None
-        return row
+        organisation_id, read_only, prefix, _ = rows[0]
+        return ActiveKey(organisation_id, bool(read_only), prefix)
 
     @classmethod
     def revoke(cls, prefix: str) -> bool:
         """Revoke the active key with this prefix; False if there is none."""
         updated = cls.update(revoked_at=utc_now()).where((cls.prefix == prefix) & cls.revoked_at.is_null()).execute()
         return updated == 1
+
+
+# Every API call looks its key up: the SQL is built once (models.base.PreparedQuery).
+_ACTIVE_BY_PREFIX = PreparedQuery(
+    lambda: (
+        ApiKey.select(ApiKey.organisation, ApiKey.read_only, ApiKey.prefix, ApiKey.key_hash)
+        .where((ApiKey.prefix == "") & ApiKey.revoked_at.is_null())
+        .tuples()
+    )
+)

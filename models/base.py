@@ -1,6 +1,7 @@
 import datetime
+from collections.abc import Callable
 
-from peewee import DatabaseProxy, Model
+from peewee import DatabaseProxy, Model, Query
 
 database = DatabaseProxy()
 
@@ -14,3 +15,22 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+
+class PreparedQuery:
+    """A query whose SQL text is built once per kind of database, for the hot read path.
+
+    peewee builds the SQL anew on every call, which costs ~100 µs against ~10 µs to run an indexed
+    lookup. `build` returns the query with placeholder values in the order `rows` receives them.
+    """
+
+    def __init__(self, build: Callable[[], Query]):
+        self._build = build
+        self._sql: dict[type, str] = {}
+
+    def rows(self, *params) -> list[tuple]:
+        kind = type(database.obj)  # the SQL differs by dialect only (placeholders, quoting)
+        sql = self._sql.get(kind)
+        if sql is None:
+            sql = self._sql[kind] = self._build().sql()[0]
+        return database.execute_sql(sql, params).fetchall()

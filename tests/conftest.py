@@ -13,7 +13,6 @@ import time
 
 import httpx
 import pytest
-from connexion.middleware import MiddlewarePosition
 from cryptography.fernet import Fernet
 
 from models import ALL_MODELS, ApiKey, Organisation, WarehouseConnection, database
@@ -101,8 +100,7 @@ def record_generated_private_keys():
 
 @pytest.fixture(scope="session")
 def app(settings):
-    app = create_app(settings)
-    app.add_middleware(StatusRecorder, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app = create_app(settings, outer_middlewares=(StatusRecorder,))
     migrate()
     app.app.after_request(_record_response_body)
     return app

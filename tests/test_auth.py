@@ -69,19 +69,20 @@ def test_auth__stored_key__is_only_a_hash(api_key):
 
 
 def test_caller_cache__within_its_seconds__answers_without_the_database(monkeypatch):
-    from handlers.auth import Caller, CallerCache
+    from handlers.auth import CallerCache
+    from models.api_key import ActiveKey
 
     now = [100.0]
     monkeypatch.setattr("handlers.auth.time.monotonic", lambda: now[0])
     cache = CallerCache(seconds=5)
-    cache.put("digest", Caller(7, False, "wck_abcdefgh"))
+    cache.put("digest", ActiveKey(7, False, "wck_abcdefgh"))
     cache.put("unknown", None)
 
     within = (cache.get("digest"), cache.get("unknown"), cache.get("never-seen"))
     now[0] = 105.0
     after = cache.get("digest")
 
-    assert within == (Caller(7, False, "wck_abcdefgh"), None, False)
+    assert within == (ActiveKey(7, False, "wck_abcdefgh"), None, False)
     assert after is False
 
 
@@ -112,11 +113,16 @@ def test_revoke__with_two_workers_caching_keys__stops_the_key_within_the_cache_s
 
 
 def test_caller_cache__full__forgets_the_oldest_key_only():
-    from handlers.auth import Caller, CallerCache
+    from handlers.auth import CallerCache
+    from models.api_key import ActiveKey
 
     cache = CallerCache(seconds=60)
     cache.MAX_ENTRIES = 2
     for digest in ("a", "b", "c"):
-        cache.put(digest, Caller(1, False, digest))
+        cache.put(digest, ActiveKey(1, False, digest))
 
-    assert [cache.get(digest) for digest in ("a", "b", "c")] == [False, Caller(1, False, "b"), Caller(1, False, "c")]
+    assert [cache.get(digest) for digest in ("a", "b", "c")] == [
+        False,
+        ActiveKey(1, False, "b"),
+        ActiveKey(1, False, "c"),
+    ]

@@ -7,7 +7,7 @@ from connexion.options import SwaggerUIOptions
 from flask import Response
 from starlette.middleware.cors import CORSMiddleware
 
-from handlers import auth, health, problems
+from handlers import auth, health, inline, problems
 from handlers.guards import RequestGuardMiddleware, integer_parameters
 from handlers.observability import ObservabilityMiddleware
 from handlers.operations import OperationIndex
@@ -32,13 +32,16 @@ def connect_storage(settings: Settings) -> None:
     configure_encryption(load_cipher(settings))
 
 
-def create_app(settings: Settings) -> connexion.FlaskApp:
+def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.FlaskApp:
+    """The app; `outer_middlewares` go outside all of ours (the tests record statuses with one)."""
     connect_storage(settings)
     with database.connection_context():
         Secret.check_keys()
     spec = yaml.safe_load(SPEC_PATH.read_text())
     operations = OperationIndex(spec, BASE_PATH)
     app = connexion.FlaskApp(__name__)
+    for middleware in outer_middlewares:
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     # Added outermost first: each one added at a position goes inside the ones added there before it.
     app.add_middleware(ObservabilityMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, operations=operations)
     if settings.cors_origins:
@@ -75,6 +78,7 @@ def create_app(settings: Settings) -> connexion.FlaskApp:
     problems.register(app)
     app.app.before_request(_open_connection)
     app.app.teardown_request(_close_connection)
+    inline.install(app)
     return app
 
 

@@ -41,20 +41,33 @@ class ImmutableField(ValueError):
         super().__init__(f"'{field}' cannot change; delete the connection and create a new one instead.")
 
 
-def list_for_organisation(organisation_pk: int) -> list[WarehouseConnection]:
-    return list(WarehouseConnection.select().where(WarehouseConnection.organisation == organisation_pk))
+def list_for_api(organisation_pk: int) -> list[dict]:
+    """The list endpoint, on every dashboard page load: one indexed query, the SQL built once."""
+    return WarehouseConnection.api_documents(organisation_pk)
+
+
+def get_for_api(organisation_pk: int, connection_id: str) -> dict:
+    _check_id(organisation_pk, connection_id)
+    document = WarehouseConnection.api_document_or_none(organisation_pk, connection_id)
+    if document is None:
+        raise ConnectionNotFound(organisation_pk, connection_id)
+    return document
 
 
 def get_for_organisation(organisation_pk: int, connection_id: str) -> WarehouseConnection:
-    # A malformed id cannot exist; checking it first also keeps bytes such as NUL away from the database.
-    if not ID_PATTERN.fullmatch(connection_id):
-        raise ConnectionNotFound(organisation_pk, connection_id)
+    _check_id(organisation_pk, connection_id)
     connection = WarehouseConnection.get_or_none(
         (WarehouseConnection.id == connection_id) & (WarehouseConnection.organisation == organisation_pk)
     )
     if connection is None:
         raise ConnectionNotFound(organisation_pk, connection_id)
     return connection
+
+
+def _check_id(organisation_pk: int, connection_id: str) -> None:
+    # A malformed id cannot exist; checking it first also keeps bytes such as NUL away from the database.
+    if not ID_PATTERN.fullmatch(connection_id):
+        raise ConnectionNotFound(organisation_pk, connection_id)
 
 
 def create(organisation_pk: int, body: dict, key_bits: int) -> WarehouseConnection:

@@ -1,0 +1,172 @@
+"""The fast path: short reads run on the event loop, and connexion's per-request rebuilding is done once.
+
+connexion 3.3 hands every Flask view to a2wsgi's 10-thread pool. Under load those threads spend their
+time waiting on each other (docs/performance.md), so the operations in INLINE_OPERATIONS, each one
+indexed read that never waits on a lock, call the Flask app directly on the event loop instead. Every
+other operation (the connection test, writes that may wait on a lock) keeps the thread pool.
+
+It relies on these internals of connexion 3.3 and a2wsgi 1.10 (the versions TESTED), checked at start-up:
+- `ConnexionMiddleware._build_middleware_stack()`, called early, so that the API's Flask views exist;
+- `FlaskApp._middleware_app.asgi_app`: the a2wsgi `WSGIMiddleware` that runs the Flask app in threads;
+- `scope["extensions"][ROUTING_CONTEXT]["operation_id"]`: the operation connexion's router matched;
+- `a2wsgi.wsgi.build_environ(scope, body)`: a WSGI environ from an ASGI scope;
+- `FlaskOperation._fn`, `.pythonic_params`, `.jsonifier` and `FlaskDecorator.decorate`: connexion builds
+  a decorator and decorates the view anew on every request; here each view is decorated once.
+If any is missing, the service serves everything on connexion's stock path and logs a warning saying why.
+"""
+
+import asyncio
+import contextvars
+import functools
+import io
+import logging
+import time
+from importlib.metadata import version
+
+import a2wsgi
+import a2wsgi.wsgi
+from connexion.apps.flask import FlaskOperation
+from connexion.decorators import FlaskDecorator
+from connexion.middleware.abstract import ROUTING_CONTEXT
+
+from handlers.problems import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+
+# One indexed read each; never an operation that may block (the connection test, writes).
+INLINE_OPERATIONS = frozenset({"list_connections", "get_connection"})
+TESTED = {"connexion": "3.3.", "a2wsgi": "1.10."}
+REQUIRED_FUNCTIONS = ((FlaskDecorator, "decorate"), (a2wsgi.wsgi, "build_environ"))
+logger = logging.getLogger(__name__)
+
+# connexion's names (controller.operationId) of the inline operations of this process's app, once installed.
+_inline_ids: frozenset[str] = frozenset()
+# After a database error the event loop must not wait on reconnects: inline operations use the threads
+# again until then.
+_threads_until = 0.0
+
+
+def install(app) -> bool:
+    """Put the fast path into a connexion FlaskApp; False (and a warning) if this connexion can't take it."""
+    global _inline_ids
+    _inline_ids = frozenset()
+    _build_views(app.middleware)
+    reason = _unsupported(app)
+    if reason is not None:
+        logger.warning("fast path off, every request goes through connexion's stock path: %s", reason)
+        return False
+    views = app.app.view_functions
+    operations = {endpoint: view for endpoint, view in views.items() if isinstance(view, FlaskOperation)}
+    for endpoint, view in operations.items():
+        views[endpoint] = _decorated_once(view)
+    app._middleware_app.asgi_app = InlineDispatch(app.app.wsgi_app, threaded=app._middleware_app.asgi_app)
+    _inline_ids = frozenset(
+        view.operation_id for view in operations.values() if view.operation_id.rpartition(".")[2] in INLINE_OPERATIONS
+    )
+    return True
+
+
+def runs_inline(scope) -> bool:
+    operation_id = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")
+    return operation_id in _inline_ids and time.monotonic() >= _threads_until
+
+
+async def call(scope, function, *args):
+    """`function(*args)` on the event loop for an inline operation, else in a worker thread."""
+    if not runs_inline(scope):
+        return await asyncio.to_thread(function, *args)
+    try:
+        return function(*args)
+    except DATABASE_UNAVAILABLE:
+        _use_threads_for_a_while()
+        raise
+
+
+class InlineDispatch:
+    """The ASGI app in connexion's place for the Flask app: inline operations here, the rest to a2wsgi."""
+
+    def __init__(self, wsgi_app, threaded):
+        self.wsgi_app = wsgi_app
+        self.threaded = threaded
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not runs_inline(scope):
+            return await self.threaded(scope, receive, send)
+        environ = a2wsgi.wsgi.build_environ(scope, io.BytesIO(await _read_body(receive)))
+        try:
+            status, headers, body = contextvars.copy_context().run(self._respond, environ)
+        except DATABASE_UNAVAILABLE:
+            _use_threads_for_a_while()
+            raise
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _respond(self, environ) -> tuple[int, list, bytes]:
+        started, written = [], []
+
+        def start_response(status: str, headers: list, exc_info=None):
+            if exc_info is not None:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [int(status[:3]), [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]]
+            return written.append  # WSGI's legacy write()
+
+        chunks = self.wsgi_app(environ, start_response)
+        try:
+            written.extend(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        status, headers = started
+        return status, headers, b"".join(written)
+
+
+def _decorated_once(view: FlaskOperation):
+    """What FlaskOperation.__call__ does per request, with the decorator and URI parser built once."""
+    decorator = FlaskDecorator(pythonic_params=view.pythonic_params, jsonifier=view.jsonifier)
+    decorated = decorator.decorate(view._fn)
+
+    @functools.wraps(view._fn)
+    def run(*_args, **_kwargs):
+        # The parser needs the request's operation (a context variable), so it is built on the first call.
+        if run.uri_parser is None:
+            run.uri_parser = decorator.uri_parser
+        return decorated(decorator.framework.get_request(uri_parser=run.uri_parser))
+
+    run.uri_parser = None
+    return run
+
+
+def _unsupported(app) -> str | None:
+    for package, tested in TESTED.items():
+        if not version(package).startswith(tested):
+            return f"{package} {version(package)} is not the tested {tested}x"
+    if not isinstance(getattr(getattr(app, "_middleware_app", None), "asgi_app", None), a2wsgi.WSGIMiddleware):
+        return "connexion's FlaskApp no longer runs Flask through a2wsgi.WSGIMiddleware"
+    views = [view for view in app.app.view_functions.values() if isinstance(view, FlaskOperation)]
+    names = ("_fn", "operation_id", "pythonic_params", "jsonifier")
+    if not views or not all(hasattr(view, name) for view in views for name in names):
+        return f"connexion's FlaskOperation no longer keeps {', '.join(names)}"
+    missing = INLINE_OPERATIONS - {view.operation_id.rpartition(".")[2] for view in views}
+    if missing:
+        return f"the spec has no operation {', '.join(sorted(missing))}"
+    if not all(callable(getattr(owner, name, None)) for owner, name in REQUIRED_FUNCTIONS):
+        return "FlaskDecorator.decorate or a2wsgi.wsgi.build_environ is gone"
+    return None
+
+
+def _build_views(middleware) -> None:
+    # connexion registers the API's Flask views when it builds its middleware stack, on the first call;
+    # built now, they can be checked and decorated at start-up.
+    if getattr(middleware, "middleware_stack", False) is None:
+        middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
+
+
+def _use_threads_for_a_while() -> None:
+    global _threads_until
+    _threads_until = time.monotonic() + float(RETRY_AFTER_SECONDS)
+
+
+async def _read_body(receive) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body

@@ -1,0 +1,106 @@
+"""The fast path (handlers/inline.py): which operations run on the event loop, and its fallbacks."""
+
+import logging
+import threading
+
+import pytest
+from connexion.decorators import FlaskDecorator
+from peewee import OperationalError
+
+from handlers import auth, inline
+from models import ApiKey, database
+from tests.conftest import assert_problem
+from warehouse_connections import connections
+from warehouse_connections.app import create_app
+
+
+@pytest.fixture
+def handler_threads(monkeypatch) -> list[str]:
+    """The name of the thread each list, get or create call ran on; a2wsgi's pool threads are 'WSGI_…'."""
+    monkeypatch.setattr(inline, "_threads_until", 0.0)  # no database error of an earlier test counts
+    names = []
+    for name in ("list_for_api", "get_for_api", "create"):
+        original = getattr(connections, name)
+
+        def recorded(*args, _original=original, **kwargs):
+            names.append(threading.current_thread().name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(connections, name, recorded)
+    return names
+
+
+@pytest.fixture
+def own_app_globals(monkeypatch):
+    """A second app in a test rebinds module state; put the session app's back afterwards."""
+    monkeypatch.setattr(inline, "_inline_ids", inline._inline_ids)
+    monkeypatch.setattr(auth, "callers", auth.callers)
+    monkeypatch.setattr(database, "obj", database.obj)
+
+
+def test_inline__list_and_get__run_on_the_event_loop_and_create_in_a_worker_thread(
+    client, list_url, created, handler_threads
+):
+    assert client.get(list_url).status_code == 200
+    assert client.get(f"{list_url}{created['id']}/").status_code == 200
+    assert client.post(list_url, json={"type": "snowflake", "account_identifier": "xy12345"}).status_code == 409
+
+    assert [name.startswith("WSGI") for name in handler_threads] == [False, False, True]
+
+
+def test_inline__views__are_decorated_once_not_per_request(client, list_url, created, monkeypatch):
+    decorated = []
+    monkeypatch.setattr(FlaskDecorator, "decorate", lambda self, function: decorated.append(function))
+
+    for path in ("", f"{created['id']}/"):
+        assert client.get(f"{list_url}{path}").status_code == 200
+    assert client.patch(f"{list_url}{created['id']}/", json={"warehouse": "OTHER_WH"}).status_code == 200
+
+    assert decorated == []
+
+
+def test_inline__database_error__sends_inline_operations_to_threads_until_retry_after(
+    client, list_url, handler_threads, monkeypatch
+):
+    now = [1000.0]
+    monkeypatch.setattr(inline.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(auth.callers, "seconds", 0)  # every request looks its key up
+    find_active = ApiKey.find_active.__func__
+
+    def fails_once(cls, key):
+        monkeypatch.setattr(ApiKey, "find_active", classmethod(find_active))
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(ApiKey, "find_active", classmethod(fails_once))
+
+    response = client.get(list_url)
+    assert_problem(
+        response,
+        503,
+        "Service Unavailable",
+        "The database cannot be reached; try again shortly.",
+        request_id=response.headers["x-request-id"],
+    )
+    assert client.get(list_url).status_code == 200
+    now[0] += float(inline.RETRY_AFTER_SECONDS)
+    assert client.get(list_url).status_code == 200
+
+    assert [name.startswith("WSGI") for name in handler_threads] == [True, False]
+
+
+def test_inline__untested_connexion__falls_back_to_threads_with_a_warning(
+    settings, organisation, api_key, list_url, handler_threads, own_app_globals, monkeypatch, caplog
+):
+    monkeypatch.setitem(inline.TESTED, "connexion", "9.9.")
+
+    app = create_app(settings)
+    response = app.test_client(headers={"Authorization": f"Api-Key {api_key}"}).get(list_url)
+
+    assert response.status_code == 200
+    assert response.json() == []
+    assert [name.startswith("WSGI") for name in handler_threads] == [True]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.inline" and r.levelno == logging.WARNING]
+    assert warnings == [
+        "fast path off, every request goes through connexion's stock path: "
+        f"connexion {inline.version('connexion')} is not the tested 9.9.x"
+    ]
