@@ -13,6 +13,12 @@ It relies on these internals of connexion 3.3 and a2wsgi 1.10 (the versions TEST
 - `FlaskOperation._fn`, `.pythonic_params`, `.jsonifier` and `FlaskDecorator.decorate`: connexion builds
   a decorator and decorates the view anew on every request; here each view is decorated once.
 If any is missing, the service serves everything on connexion's stock path and logs a warning saying why.
+
+Two more per-request wastes go through connexion's public `security_map` and `validator_map`; each overrides
+one method, and if connexion stopped calling it the override would only go unused:
+- `AbstractSecurityHandler._accepts_kwarg`, which runs `inspect.signature` twice per request;
+- `ParameterValidator.validate_parameter`, which deep-copies each parameter and builds a JSON Schema
+  validator for it on every request.
 """
 
 import asyncio
@@ -25,9 +31,13 @@ from importlib.metadata import version
 
 import a2wsgi
 import a2wsgi.wsgi
+import connexion.security
+import connexion.validators
 from connexion.apps.flask import FlaskOperation
 from connexion.decorators import FlaskDecorator
 from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.utils import is_null, is_nullable
+from jsonschema import Draft4Validator, ValidationError
 
 from handlers.problems import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 
@@ -115,6 +125,41 @@ class InlineDispatch:
             getattr(chunks, "close", lambda: None)()
         status, headers = started
         return status, headers, b"".join(written)
+
+
+class ApiKeySecurityHandler(connexion.security.ApiKeySecurityHandler):
+    @staticmethod
+    @functools.lru_cache(maxsize=32)  # keyed by the key function, of which there is one
+    def _accepts_kwarg(func, keyword: str) -> bool:
+        return connexion.security.ApiKeySecurityHandler._accepts_kwarg(func, keyword)
+
+
+class ParameterValidator(connexion.validators.ParameterValidator):
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):
+        if value is None or (is_nullable(param) and is_null(value)):
+            return connexion.validators.ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        try:
+            _schema_validator(param).validate(value)
+        except ValidationError as exception:
+            return str(exception)
+        return None
+
+
+SECURITY_MAP = {"apiKey": ApiKeySecurityHandler}  # connexion merges it into its own
+# The spec's parameters, by id, with the validator of each: as many entries as the spec has parameters.
+_schema_validators: dict[int, tuple[dict, Draft4Validator]] = {}
+
+
+def _schema_validator(param: dict) -> Draft4Validator:
+    entry = _schema_validators.get(id(param))
+    if entry is None or entry[0] is not param:
+        schema = param.get("schema", param)
+        entry = _schema_validators[id(param)] = (
+            param,
+            Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER),
+        )
+    return entry[1]
 
 
 def _decorated_once(view: FlaskOperation):
