@@ -1,10 +1,12 @@
 """The fast path (handlers/inline.py): which operations run on the event loop, and its fallbacks."""
 
+import inspect
 import logging
 import threading
 
 import pytest
 from connexion.decorators import FlaskDecorator
+from jsonschema import Draft4Validator
 from peewee import OperationalError
 
 from handlers import auth, inline
@@ -104,3 +106,16 @@ def test_inline__untested_connexion__falls_back_to_threads_with_a_warning(
         "fast path off, every request goes through connexion's stock path: "
         f"connexion {inline.version('connexion')} is not the tested 9.9.x"
     ]
+
+
+def test_inline__requests__build_no_signature_and_no_schema_validator(client, list_url, created, monkeypatch):
+    """connexion 3.3 runs inspect.signature twice and builds a validator per parameter on every request."""
+    client.get(f"{list_url}{created['id']}/")  # the first request of an operation builds what it needs
+    built = []
+    monkeypatch.setattr(inspect, "signature", lambda *args, **kwargs: built.append("signature"))
+    monkeypatch.setattr(Draft4Validator, "__init__", lambda *args, **kwargs: built.append("validator"))
+
+    for path in ("", f"{created['id']}/"):
+        assert client.get(f"{list_url}{path}").status_code == 200
+
+    assert built == []
