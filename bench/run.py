@@ -157,7 +157,11 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     databases = ("sqlite", "postgresql") if databases == "both" else tuple(databases.split(","))
     endpoints = tuple((args.endpoints or ("list" if kind == "scale" else "list,detail")).split(","))
     configs = args.configs or (
-        "service,reference-gthread" if kind == "scale" else "service,reference-sync,reference-gthread"
+        "service,reference-gthread"
+        if kind == "scale"
+        else "service,reference-sync,reference-gthread"
+        if smoke
+        else "service,service-stock,reference-sync,reference-gthread"
     )
     options = Options(
         kind=kind,
@@ -340,17 +344,20 @@ class Config:
     name: str
     label: str
     reference: bool
+    env: tuple[tuple[str, str], ...] = ()  # settings of this configuration's own
 
 
 CONFIGS = {
     "service": Config("service", "service (serve --workers 1)", False),
+    # What the fast path (handlers/inline.py) buys: the same service on connexion's stock path.
+    "service-stock": Config("service-stock", "service, WC_FAST_PATH=off", False, (("WC_FAST_PATH", "off"),)),
     "reference-sync": Config("reference-sync", "Flask + peewee, gunicorn sync", True),
     "reference-gthread": Config("reference-gthread", "Flask + peewee, gunicorn gthread", True),
 }
 
 
 def server_command(config: Config, port: int, options: Options) -> list[str]:
-    if config.name == "service":
+    if config.name.startswith("service"):
         command = tool("warehouse-connections", "Install the project: python -m pip install -e .")
         return [command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     gunicorn = tool("gunicorn", "The reference app needs it: python -m pip install gunicorn")
@@ -790,7 +797,8 @@ def start_servers(options: Options, env: dict[str, str], workdir: Path, probe: t
         for name in options.configs:
             config = CONFIGS[name]
             port = free_port()
-            server = Server(config, server_command(config, port, options), env, port, workdir / f"{name}.log")
+            command = server_command(config, port, options)
+            server = Server(config, command, {**env, **dict(config.env)}, port, workdir / f"{name}.log")
             servers[name] = server
             startup = server.start(probe)
             log(f"  started {name} on port {port}: first 200 after {startup:.2f} s")
@@ -1118,18 +1126,21 @@ def _method_section(result: dict) -> list[str]:
         "1. A fresh database (a SQLite file, or a `bench_wc_*` PostgreSQL database dropped afterwards) seeded with "
         "`warehouse-connections seed-demo --organisations N`: every organisation has one Snowflake connection (a mix "
         "of statuses) and a full API key.",
-        "2. Three servers over that database, started one after the other, each timed from process start to its first "
+        "2. The servers over that database, started one after the other, each timed from process start to its first "
         "200 on an authenticated list call:",
         "   - **service**: `warehouse-connections serve --workers 1`, as in production: request validation, API-key "
         f"auth, a JSON log line per request (`WC_LOG_LEVEL={m['log_level']}`, to a file) and Prometheus metrics on; "
         "response validation off (its production default);",
+        "   - **service-stock**: the same with `WC_FAST_PATH=off`: every request on connexion's stock path (a2wsgi's "
+        "thread pool, connexion's per-request decorator, signature and validator building), to show what the fast "
+        "path (`handlers/inline.py`) buys;",
         "   - **reference-sync**: `bench/reference_app.py`, the same two reads written by hand with Flask and peewee "
         "(`FlaskDB`, a pooled connection, the key found by its indexed prefix and its SHA-256 compared, the "
         "organisation matched, `jsonify`), under gunicorn's default sync worker as Flask's docs deploy it;",
         f"   - **reference-gthread**: the same app under gunicorn `gthread` ({m['gthread_threads']} threads, "
         "keep-alive).",
         "",
-        "   Before measuring, the script checks that the reference answers what the service answers (the same "
+        "   Before measuring, the script checks that every other server answers what the service answers (the same "
         "bodies, 401, 403, 404).",
         f"3. {pinning} `wrk -t{m['wrk_threads']} -c{m['connections']}` with `bench/random_org.lua` sends every "
         "request to a random organisation with that organisation's own key (wrk loads at most "
@@ -1363,7 +1374,12 @@ def _pyplot():
     return plt
 
 
-COLOURS = {"service": "#1f77b4", "reference-sync": "#bbbbbb", "reference-gthread": "#7f7f7f"}
+COLOURS = {
+    "service": "#1f77b4",
+    "service-stock": "#aec7e8",
+    "reference-sync": "#bbbbbb",
+    "reference-gthread": "#7f7f7f",
+}
 
 
 def _plot_configurations(latest: dict[str, tuple[dict, dict]]) -> Path:

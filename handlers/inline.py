@@ -54,14 +54,18 @@ _inline_ids: frozenset[str] = frozenset()
 _threads_until = 0.0
 
 
-def install(app) -> bool:
+def install(app, enabled: bool = True) -> bool:
     """Put the fast path into a connexion FlaskApp; False (and a warning) if this connexion can't take it."""
     global _inline_ids
     _inline_ids = frozenset()
     _build_views(app.middleware)
-    reason = _unsupported(app)
+    reason = _unsupported(app) if enabled else "WC_FAST_PATH is off"
     if reason is not None:
-        logger.warning("fast path off, every request goes through connexion's stock path: %s", reason)
+        logger.log(
+            logging.WARNING if enabled else logging.INFO,
+            "fast path off, every request goes through connexion's stock path: %s",
+            reason,
+        )
         return False
     views = app.app.view_functions
     operations = {endpoint: view for endpoint, view in views.items() if isinstance(view, FlaskOperation)}
@@ -147,6 +151,7 @@ class ParameterValidator(connexion.validators.ParameterValidator):
 
 
 SECURITY_MAP = {"apiKey": ApiKeySecurityHandler}  # connexion merges it into its own
+VALIDATOR_MAP = {"parameter": ParameterValidator}
 # The spec's parameters, by id, with the validator of each: as many entries as the spec has parameters.
 _schema_validators: dict[int, tuple[dict, Draft4Validator]] = {}
 

@@ -1,5 +1,6 @@
 """The fast path (handlers/inline.py): which operations run on the event loop, and its fallbacks."""
 
+import dataclasses
 import inspect
 import logging
 import threading
@@ -14,6 +15,7 @@ from models import ApiKey, database
 from tests.conftest import assert_problem
 from warehouse_connections import connections
 from warehouse_connections.app import create_app
+from warehouse_connections.settings import Settings
 
 
 @pytest.fixture
@@ -119,3 +121,23 @@ def test_inline__requests__build_no_signature_and_no_schema_validator(client, li
         assert client.get(f"{list_url}{path}").status_code == 200
 
     assert built == []
+
+
+def test_inline__fast_path_off__serves_through_connexions_threads(
+    settings, api_key, list_url, handler_threads, own_app_globals, caplog
+):
+    app = create_app(dataclasses.replace(settings, fast_path=False))
+    response = app.test_client(headers={"Authorization": f"Api-Key {api_key}"}).get(list_url)
+
+    assert (response.status_code, response.json()) == (200, [])
+    assert [name.startswith("WSGI") for name in handler_threads] == [True]
+    assert [r.getMessage() for r in caplog.records if r.name == "handlers.inline"] == [
+        "fast path off, every request goes through connexion's stock path: WC_FAST_PATH is off"
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("off", False), ("on", True), ("false", False)])
+def test_inline__wc_fast_path__is_on_unless_turned_off(value, expected):
+    environ = {"WC_FAST_PATH": value} if value is not None else {}
+
+    assert Settings.from_env(environ).fast_path is expected

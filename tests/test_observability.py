@@ -1,10 +1,13 @@
 """Request ids, one log line per request with what an operator needs (and no secret), and metrics."""
 
 import base64
+import datetime
 import logging
+import random
 
 import pytest
 
+from warehouse_connections import logs
 from warehouse_connections.logs import JsonFormatter
 
 
@@ -115,3 +118,15 @@ def test_metrics__connection_tests__are_counted_by_outcome(
     client.post(f"{list_url}{created['id']}/test/")
 
     assert (count("success"), count("failure")) == (successes + 1, failures + 1)
+
+
+def test_log_timestamp__is_the_records_time_in_utc_to_the_millisecond():
+    rng = random.Random(7)
+    # Random instants, one that rounds up to the next millisecond and one to the next second.
+    moments = [rng.uniform(1.6e9, 1.9e9) for _ in range(20_000)] + [1770400392.1389997, 1.7e9 + 0.9999996]
+
+    formatted = [logs._timestamp(moment) for moment in moments]
+
+    assert formatted == [
+        datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat(timespec="milliseconds") for moment in moments
+    ]

@@ -1,6 +1,7 @@
 """Logging: one JSON object per line (or readable text on a terminal), each with the request's id."""
 
 import contextvars
+import functools
 import logging
 import sys
 import time
@@ -29,7 +30,16 @@ class JsonFormatter(logging.Formatter):
 
 def _timestamp(created: float) -> str:
     """ISO 8601 in UTC to the millisecond, e.g. 2026-12-01T02:04:03.321+00:00."""
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(created))}.{int(created % 1 * 1000):03d}+00:00"
+    whole, fraction = divmod(created, 1)
+    microseconds = round(fraction * 1_000_000)  # rounded as datetime.fromtimestamp rounds them
+    if microseconds == 1_000_000:
+        whole, microseconds = whole + 1, 0
+    return f"{_second(int(whole))}.{microseconds // 1000:03d}+00:00"
+
+
+@functools.lru_cache(maxsize=2)  # a busy worker logs many lines a second
+def _second(whole_seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole_seconds))
 
 
 def _record_with_request_id(*args, **kwargs) -> logging.LogRecord:

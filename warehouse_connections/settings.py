@@ -36,6 +36,9 @@ class Settings:
     shutdown_timeout: int = 10
     # Seconds a worker remembers an API key's owner: a revoked key works for at most this long.
     api_key_cache_seconds: int = 5
+    # handlers/inline.py: list and get on the event loop, connexion's per-request waste removed; off:
+    # connexion's stock path for every request.
+    fast_path: bool = True
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "Settings":
@@ -54,12 +57,15 @@ class Settings:
             metrics=_metrics(environ.get("WC_METRICS") or "on"),
             shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
             api_key_cache_seconds=_whole_number(environ, "WC_API_KEY_CACHE_SECONDS", "5"),
+            fast_path=_flag(environ, "WC_FAST_PATH", default=True),
         )
 
 
-def _flag(environ, name: str) -> bool:
+def _flag(environ, name: str, default: bool = False) -> bool:
     value = environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
         return False
     if value in ("1", "true", "yes", "on"):
         return True
