@@ -24,6 +24,7 @@ one method, and if connexion stopped calling it the override would only go unuse
 import asyncio
 import contextvars
 import functools
+import inspect
 import io
 import logging
 import time
@@ -193,9 +194,12 @@ def _unsupported(app) -> str | None:
     names = ("_fn", "operation_id", "pythonic_params", "jsonifier")
     if not views or not all(hasattr(view, name) for view in views for name in names):
         return f"connexion's FlaskOperation no longer keeps {', '.join(names)}"
-    missing = INLINE_OPERATIONS - {view.operation_id.rpartition(".")[2] for view in views}
+    inline_views = [view for view in views if view.operation_id.rpartition(".")[2] in INLINE_OPERATIONS]
+    missing = INLINE_OPERATIONS - {view.operation_id.rpartition(".")[2] for view in inline_views}
     if missing:
         return f"the spec has no operation {', '.join(sorted(missing))}"
+    if any(inspect.iscoroutinefunction(view._fn) for view in inline_views):
+        return "an inline operation's handler is async: connexion's async_to_sync cannot run on the event loop"
     if not all(callable(getattr(owner, name, None)) for owner, name in REQUIRED_FUNCTIONS):
         return "FlaskDecorator.decorate or a2wsgi.wsgi.build_environ is gone"
     return None

@@ -10,7 +10,7 @@ from connexion.decorators import FlaskDecorator
 from jsonschema import Draft4Validator
 from peewee import OperationalError
 
-from handlers import auth, inline
+from handlers import auth, inline, warehouse_connections
 from models import ApiKey, database
 from tests.conftest import assert_problem
 from warehouse_connections import connections
@@ -133,6 +133,21 @@ def test_inline__fast_path_off__serves_through_connexions_threads(
     assert [name.startswith("WSGI") for name in handler_threads] == [True]
     assert [r.getMessage() for r in caplog.records if r.name == "handlers.inline"] == [
         "fast path off, every request goes through connexion's stock path: WC_FAST_PATH is off"
+    ]
+
+
+def test_inline__async_handler__is_refused_with_a_warning(settings, own_app_globals, monkeypatch, caplog):
+    async def list_connections(organisation_pk: int):
+        return []
+
+    monkeypatch.setattr(warehouse_connections, "list_connections", list_connections)
+
+    create_app(settings)
+
+    assert inline._inline_ids == frozenset()
+    assert [r.getMessage() for r in caplog.records if r.name == "handlers.inline"] == [
+        "fast path off, every request goes through connexion's stock path: "
+        "an inline operation's handler is async: connexion's async_to_sync cannot run on the event loop"
     ]
 
 
