@@ -1,5 +1,6 @@
 """The `warehouse-connections` command, run as a user runs it: a separate process on the test database."""
 
+import gc
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 
 from models import ApiKey, Organisation, WarehouseConnection, database
 from tests.conftest import free_port, wait_until_up
+from warehouse_connections import cli, launch
 
 
 @pytest.fixture
@@ -174,3 +176,12 @@ def test_cli__seed_demo__creates_organisations_with_connections_and_working_keys
     )
     assert response.status_code == 200
     assert response.json()[0]["config"]["account_identifier"] == "demo6.us-east-1"
+
+
+def test_launch__runs_the_cli_with_the_garbage_collector_on(monkeypatch):
+    states = []
+    monkeypatch.setattr(cli, "main", lambda: states.append(gc.isenabled()) or 0)
+
+    assert launch.main() == 0
+    assert states == [True]
+    assert gc.isenabled()

@@ -1,5 +1,5 @@
 import sys
 
-from warehouse_connections.cli import main
+from warehouse_connections.launch import main
 
 sys.exit(main())
