@@ -67,7 +67,7 @@ API_COLUMNS = (
     WarehouseConnection.last_tested_at,
     WarehouseConnection.last_error,
 )
-_created_at = WarehouseConnection.created_at.python_value
+_timestamp_value = WarehouseConnection.created_at.python_value  # both timestamps are DateTimeTZFields
 _BY_ORGANISATION = PreparedQuery(
     lambda: WarehouseConnection.select(*API_COLUMNS).where(WarehouseConnection.organisation == 0).tuples()
 )
@@ -90,7 +90,7 @@ def api_document(id, type, status, config, public_key, setup_script, created_at,
         "public_key": public_key,
         "setup_script": setup_script,
         # A raw row has the database's own form of a timestamp (text on SQLite).
-        "created_at": api_timestamp(_created_at(created_at)),
-        "last_tested_at": api_timestamp(_created_at(last_tested_at)),
+        "created_at": api_timestamp(_timestamp_value(created_at)),
+        "last_tested_at": api_timestamp(_timestamp_value(last_tested_at)),
         "last_error": last_error,
     }
