@@ -158,6 +158,18 @@ def assert_problem(response, status: int, title: str, detail: str, **extra) -> N
     assert response.json() == {**problem(status, title, detail), **extra}
 
 
+def assert_database_unavailable(response) -> None:
+    """The 503 every API call answers while the database cannot be used."""
+    assert response.headers["retry-after"] == "5"
+    assert_problem(
+        response,
+        503,
+        "Service Unavailable",
+        "The database cannot be reached; try again shortly.",
+        request_id=response.headers["x-request-id"],
+    )
+
+
 def issue_key(organisation: Organisation, read_only: bool = False) -> str:
     with database.connection_context():
         return ApiKey.issue(organisation.id, "test key", read_only=read_only)[1]

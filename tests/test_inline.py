@@ -12,7 +12,7 @@ from peewee import OperationalError
 
 from handlers import auth, inline, warehouse_connections
 from models import ApiKey, database
-from tests.conftest import assert_problem
+from tests.conftest import assert_database_unavailable
 from warehouse_connections import connections
 from warehouse_connections.app import create_app
 from warehouse_connections.settings import Settings
@@ -77,14 +77,7 @@ def test_inline__database_error__sends_inline_operations_to_threads_until_retry_
 
     monkeypatch.setattr(ApiKey, "find_active", classmethod(fails_once))
 
-    response = client.get(list_url)
-    assert_problem(
-        response,
-        503,
-        "Service Unavailable",
-        "The database cannot be reached; try again shortly.",
-        request_id=response.headers["x-request-id"],
-    )
+    assert_database_unavailable(client.get(list_url))
     assert client.get(list_url).status_code == 200
     now[0] += float(inline.RETRY_AFTER_SECONDS)
     assert client.get(list_url).status_code == 200
