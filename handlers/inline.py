@@ -74,7 +74,7 @@ def install(app, enabled: bool = True) -> bool:
         views[endpoint] = _decorated_once(view)
     app._middleware_app.asgi_app = InlineDispatch(app.app.wsgi_app, threaded=app._middleware_app.asgi_app)
     _inline_ids = frozenset(
-        view.operation_id for view in operations.values() if view.operation_id.rpartition(".")[2] in INLINE_OPERATIONS
+        view.operation_id for view in operations.values() if _spec_operation_id(view) in INLINE_OPERATIONS
     )
     return True
 
@@ -194,8 +194,8 @@ def _unsupported(app) -> str | None:
     names = ("_fn", "operation_id", "pythonic_params", "jsonifier")
     if not views or not all(hasattr(view, name) for view in views for name in names):
         return f"connexion's FlaskOperation no longer keeps {', '.join(names)}"
-    inline_views = [view for view in views if view.operation_id.rpartition(".")[2] in INLINE_OPERATIONS]
-    missing = INLINE_OPERATIONS - {view.operation_id.rpartition(".")[2] for view in inline_views}
+    inline_views = [view for view in views if _spec_operation_id(view) in INLINE_OPERATIONS]
+    missing = INLINE_OPERATIONS - {_spec_operation_id(view) for view in inline_views}
     if missing:
         return f"the spec has no operation {', '.join(sorted(missing))}"
     if any(inspect.iscoroutinefunction(view._fn) for view in inline_views):
@@ -203,6 +203,11 @@ def _unsupported(app) -> str | None:
     if not all(callable(getattr(owner, name, None)) for owner, name in REQUIRED_FUNCTIONS):
         return "FlaskDecorator.decorate or a2wsgi.wsgi.build_environ is gone"
     return None
+
+
+def _spec_operation_id(view: FlaskOperation) -> str:
+    # connexion names an operation `controller.operationId`: the spec's router controller, then its id.
+    return view.operation_id.rpartition(".")[2]
 
 
 def _build_views(middleware) -> None:
