@@ -1,10 +1,17 @@
-"""Fixtures of the generated-client tests: the service on loopback, the emulator's setup over HTTP, tool checks."""
+"""What the generated-client tests share: the service on loopback, the emulator's setup (in process and over
+HTTP), the spec the generators read, and checking for and running their tools.
+
+Each generator works at test time in a temporary folder; nothing generated is kept.
+"""
 
 import json
 import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +21,7 @@ from tests.snowflake_emulator import SnowflakeEmulator
 # test there instead of skipping it.
 REQUIRE_TOOLS = os.environ.get("WC_REQUIRE_CLIENT_TOOLS") == "1"
 
+SPEC = Path(__file__).resolve().parents[2] / "openapi" / "warehouse-connections.yaml"
 STAGE = "FLAGSMITH_STAGE"
 SETUP_PATH = "/setup-script-ran"
 
@@ -25,6 +33,19 @@ def require(available: object, reason: str) -> None:
     if REQUIRE_TOOLS:
         pytest.fail(f"{reason} (WC_REQUIRE_CLIENT_TOOLS=1: this environment must provide it)")
     pytest.skip(reason)
+
+
+def excerpt(text: str, limit: int = 4000) -> str:
+    """The start and the end of a long tool output (where generators put their message)."""
+    return text if len(text) <= limit else f"{text[: limit // 2]}\n[…]\n{text[-limit // 2 :]}"
+
+
+def run(args: list[str], what: str, *, timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Runs a tool to completion within `timeout` seconds; fails the test with its output if it exits non-zero."""
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if result.returncode != 0:
+        pytest.fail(f"{what} exited {result.returncode}:\n{excerpt(result.stdout + result.stderr)}", pytrace=False)
+    return result
 
 
 @pytest.fixture
@@ -44,6 +65,12 @@ def run_setup_script(emulator: SnowflakeEmulator, connection: dict) -> None:
     config = connection["config"]
     emulator.register_user(config["account_identifier"], config["user"], connection["public_key"])
     emulator.add_stage(config["database"], config["schema"], STAGE)
+
+
+def emulated_login(emulator: SnowflakeEmulator) -> dict[str, Any]:
+    """The emulator's record of the connection test's login; fails unless there was exactly one."""
+    (login,) = [entry for entry in emulator.requests if entry["path"] == "/session/v1/login-request"]
+    return login
 
 
 @pytest.fixture

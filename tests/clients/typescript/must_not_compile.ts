@@ -1,5 +1,5 @@
 // Calls the generated types must reject. Each line marked `// error: TSnnnn` must fail with exactly
-// that code, and no other line may fail (tests/clients/test_generated_clients.py checks both).
+// that code, and no other line may fail (tests/clients/test_openapi_typescript.py checks both).
 import createClient from "openapi-fetch";
 import type { paths } from "./schema.js";
 
