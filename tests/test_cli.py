@@ -178,10 +178,41 @@ def test_cli__seed_demo__creates_organisations_with_connections_and_working_keys
     assert response.json()[0]["config"]["account_identifier"] == "demo6.us-east-1"
 
 
-def test_launch__runs_the_cli_with_the_garbage_collector_on(monkeypatch):
+@pytest.fixture
+def unfrozen(monkeypatch):
+    """launch's effects stay in the test: its import finder, and the objects it moves out of the collector's sight."""
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    yield
+    gc.unfreeze()
+
+
+def test_launch__runs_the_cli_with_the_garbage_collector_on(monkeypatch, unfrozen):
     states = []
     monkeypatch.setattr(cli, "main", lambda: states.append(gc.isenabled()) or 0)
 
     assert launch.main() == 0
     assert states == [True]
     assert gc.isenabled()
+
+
+def test_launch__objects_for_life__made_with_the_collector_paused_then_frozen(unfrozen):
+    frozen_before = gc.get_freeze_count()
+
+    with launch.objects_for_life():
+        paused = not gc.isenabled()
+        made = [[] for _ in range(1000)]
+
+    assert paused
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen_before + len(made)
+
+
+def test_launch__requests__is_loaded_on_first_use_only():
+    probe = (
+        "import sys; from warehouse_connections import launch; launch.load_cli(); "
+        "print('urllib3' in sys.modules); import requests; print(requests.codes.ok, 'urllib3' in sys.modules)"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.split() == ["False", "200", "True"]

@@ -1,7 +1,5 @@
 """The app factory: one connexion FlaskApp over the spec, bound to the configured storage."""
 
-import gc
-
 import connexion
 import yaml
 from connexion.middleware import MiddlewarePosition
@@ -21,6 +19,7 @@ from models.storage import bind_database
 from openapi import SPEC_PATH
 from warehouse_connections import metrics
 from warehouse_connections.encryption_keys import load_cipher
+from warehouse_connections.launch import objects_for_life
 from warehouse_connections.logs import configure_logging
 from warehouse_connections.settings import Settings
 
@@ -90,11 +89,8 @@ def app_from_env() -> connexion.FlaskApp:
     """The factory uvicorn calls in each worker process."""
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    # What start-up built (the spec, routes, validators) lives as long as the process: the garbage
-    # collector need not walk it again on every full collection.
-    gc.freeze()
-    return app
+    with objects_for_life():
+        return create_app(settings)
 
 
 def _metrics() -> Response:
