@@ -27,6 +27,7 @@ class Options:
     endpoints: tuple[str, ...]
     configs: tuple[str, ...]
     rounds: int
+    startups: int
     duration: int
     warmup: int
     connections: int

@@ -78,6 +78,7 @@ def method(options: Options) -> dict:
         "duration_s": options.duration,
         "warmup_s": options.warmup,
         "rounds": options.rounds,
+        "startups": options.startups,
         "pinned": PINNING,
         "server_cpu": SERVER_CPU,
         "client_cpu": CLIENT_CPU,

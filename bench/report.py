@@ -66,6 +66,8 @@ def _method_section(result: dict) -> list[str]:
         if m["pinned"]
         else "Nothing is pinned (the machine could not pin)."
     )
+    # Older results started each server once.
+    startups = f" (the median of {m['startups']} starts)" if m.get("startups", 1) > 1 else ""
     return [
         "## Method",
         "",
@@ -75,7 +77,7 @@ def _method_section(result: dict) -> list[str]:
         "`warehouse-connections seed-demo --organisations N`: every organisation has one Snowflake connection (a mix "
         "of statuses) and a full API key.",
         "2. The servers over that database, started one after the other, each timed from process start to its first "
-        "200 on an authenticated list call:",
+        f"200 on an authenticated list call{startups}:",
         "   - **service**: `warehouse-connections serve --workers 1`, as in production: request validation, API-key "
         f"auth, a JSON log line per request (`WC_LOG_LEVEL={m['log_level']}`, to a file) and Prometheus metrics on; "
         "response validation off (its production default);",
@@ -83,8 +85,9 @@ def _method_section(result: dict) -> list[str]:
         "thread pool, connexion's per-request decorator, signature and validator building), to show what the fast "
         "path (`handlers/inline.py`) buys;",
         "   - **reference-sync**: `bench/reference_app.py`, the same two reads written by hand with Flask and peewee "
-        "(`FlaskDB`, a pooled connection, the key found by its indexed prefix and its SHA-256 compared, the "
-        "organisation matched, `jsonify`), under gunicorn's default sync worker as Flask's docs deploy it;",
+        "(`FlaskDB`, peewee's connection pool as it comes, which pings PostgreSQL at every check-out, the key found "
+        "by its indexed prefix and its SHA-256 compared, the organisation matched, `jsonify`), under gunicorn's "
+        "default sync worker as Flask's docs deploy it;",
         f"   - **reference-gthread**: the same app under gunicorn `gthread` ({m['gthread_threads']} threads, "
         "keep-alive).",
         "",

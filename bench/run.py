@@ -65,6 +65,9 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         help="service,reference-sync,reference-gthread (default; --scale: service,reference-gthread)",
     )
     parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 5; --scale 3; --smoke 1)")
+    parser.add_argument(
+        "--startups", type=int, default=None, help="starts per server; start-up is their median (default 5; --smoke 1)"
+    )
     parser.add_argument("--duration", type=int, default=None, help="seconds per wrk run (default 10; --smoke 1)")
     parser.add_argument("--warmup", type=int, default=None, help="warm-up seconds per server and endpoint (default 5)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
@@ -106,6 +109,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         endpoints=endpoints,
         configs=tuple(configs.split(",")),
         rounds=args.rounds or (1 if smoke else 3 if kind == "scale" else 5),
+        startups=args.startups or (1 if smoke else 5),
         duration=args.duration or (1 if smoke else 10),
         warmup=args.warmup if args.warmup is not None else (1 if smoke else 5),
         connections=args.connections,

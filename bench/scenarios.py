@@ -42,6 +42,7 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
                     "label": s.config.label,
                     "command": _display_command(s.command),
                     "startup_s": round(s.startup_s, 3),
+                    "startup_samples_s": [round(sample, 3) for sample in s.startup_samples],
                     **s.memory(),
                 }
                 for name, s in servers.items()
