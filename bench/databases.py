@@ -1,5 +1,6 @@
 """A fresh database per run, seeded with `seed-demo`, and the keys files wrk draws from."""
 
+import contextlib
 import os
 import random
 import re
@@ -36,13 +37,18 @@ class Database:
         parts = urlsplit(pg_url)
         self.url = urlunsplit(parts._replace(path="/" + self.name))
 
-    def analyse(self) -> None:
-        """After a bulk load: fresh planner statistics and visibility map, as autovacuum would give in time."""
+    def settle(self) -> None:
+        """After a bulk load: fresh planner statistics and visibility map, as autovacuum would give in time, and
+        the load's writes flushed, so that the disk's write-back does not land on a start-up or a round."""
         if self.kind == "postgresql":
             import psycopg
 
             with psycopg.connect(self.url, autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
+                # A superuser's (or pg_checkpoint's); without it, the server's own checkpoint comes later.
+                with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+                    conn.execute("CHECKPOINT")
+        os.sync()
 
     def drop(self) -> None:
         if self.kind != "postgresql" or self.keep:

@@ -75,7 +75,7 @@ def _method_section(result: dict) -> list[str]:
         "",
         "1. A fresh database (a SQLite file, or a `bench_wc_*` PostgreSQL database dropped afterwards) seeded with "
         "`warehouse-connections seed-demo --organisations N`: every organisation has one Snowflake connection (a mix "
-        "of statuses) and a full API key.",
+        f"of statuses) and a full API key; then {_after_load(m)}.",
         "2. The servers over that database, started one after the other, each timed from process start to its first "
         f"200 on an authenticated list call{startups}:",
         "   - **service**: `warehouse-connections serve --workers 1`, as in production: request validation, API-key "
@@ -109,6 +109,12 @@ def _method_section(result: dict) -> list[str]:
         "other work; each run records its load average.",
         "",
     ]
+
+
+def _after_load(method: dict) -> str:
+    # Older results did VACUUM ANALYZE only.
+    *steps, last = [f"`{step}`" for step in method.get("after_load", ["VACUUM ANALYZE"])]
+    return f"{', '.join(steps)} and {last}" if steps else last
 
 
 def _targets(db: dict) -> list[str]:
@@ -213,7 +219,8 @@ def _scale_section(result: dict) -> list[str]:
         "",
         _run_line(result),
         "",
-        "Seeded up to each count in turn (`VACUUM ANALYZE` after each load), the servers restarted, then the same",
+        f"Seeded up to each count in turn ({_after_load(result['method'])} after each load), the servers restarted, "
+        "then the same",
         f"method: {result['method']['rounds']} rounds of {result['method']['duration_s']} s.",
         "",
         "| organisations | configuration | req/s | p50 ms | p99 ms | p50 vs the smallest count | first 200 | RSS | "

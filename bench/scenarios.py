@@ -22,7 +22,7 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
         keys_file = dir_ / "keys.tsv"
         seconds = seed(env, options.organisations, keys_file, dir_)
         log(f"  seed-demo: {options.organisations} organisations in {seconds:.1f} s")
-        db.analyse()
+        db.settle()
         keys = read_keys(keys_file)
         servers = start_servers(options, env, dir_, keys[0])
         files = {"list": wrk_keys_file(keys, options.max_wrk_keys, dir_ / "wrk-list.tsv")}
@@ -80,7 +80,7 @@ def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
             seconds = seed(env, count - seeded, keys_file, dir_)
             log(f"  seed-demo: {count - seeded} more organisations in {seconds:.1f} s")
             seeded = count
-            db.analyse()
+            db.settle()
             keys = read_keys(keys_file)
             servers = start_servers(options, env, dir_, keys[0])
             try:
