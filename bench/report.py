@@ -2,14 +2,10 @@
 
 import contextlib
 import json
-import re
 from pathlib import Path
 
 from common import DOCS_DIR, PLOTS_DIR, RESULTS_DIR, BenchError, relative
-from plots import plot_configurations, plot_scale
-
-# Targets from issue 7, reported (never asserted) against the list endpoint's figures.
-TARGET_RATIO, TARGET_TAIL, TARGET_STARTUP_S, TARGET_RSS_MIB = 1.25, 2.0, 0.5, 90
+from figures import after_load, figures_section, profile_section, scale_section
 
 
 def load_results() -> list[dict]:
@@ -47,12 +43,12 @@ def write_docs() -> Path:
     ]
     lines += _method_section(next(iter(latest.values()))[0] if latest else scale)
     if latest:
-        lines += _figures_section(latest)
+        lines += figures_section(latest)
     if scale:
-        lines += _scale_section(scale)
+        lines += scale_section(scale)
     profiles = [(name, db["profile"]) for name, (_, db) in latest.items() if "profile" in db]
     if profiles:
-        lines += _profile_section(profiles)
+        lines += profile_section(profiles)
     lines += _history_section(results)
     path = DOCS_DIR / "performance.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
@@ -75,7 +71,7 @@ def _method_section(result: dict) -> list[str]:
         "",
         "1. A fresh database (a SQLite file, or a `bench_wc_*` PostgreSQL database dropped afterwards) seeded with "
         "`warehouse-connections seed-demo --organisations N`: every organisation has one Snowflake connection (a mix "
-        f"of statuses) and a full API key; then {_after_load(m)}.",
+        f"of statuses) and a full API key; then {after_load(m)}.",
         "2. The servers over that database, started one after the other, each timed from process start to its first "
         f"200 on an authenticated list call{startups}:",
         "   - **service**: `warehouse-connections serve --workers 1`, as in production: request validation, API-key "
@@ -109,194 +105,6 @@ def _method_section(result: dict) -> list[str]:
         "other work; each run records its load average.",
         "",
     ]
-
-
-def _after_load(method: dict) -> str:
-    # Older results did VACUUM ANALYZE only.
-    *steps, last = [f"`{step}`" for step in method.get("after_load", ["VACUUM ANALYZE"])]
-    return f"{', '.join(steps)} and {last}" if steps else last
-
-
-def _targets(db: dict) -> list[str]:
-    rows = []
-    listing = db["summary"]["endpoints"].get("list", {}).get("service")
-    ratio = db["summary"]["ratio"].get("list")
-    service = db["servers"]["service"]
-    if ratio:
-        ok = ratio["median"] >= TARGET_RATIO
-        rows.append(
-            f"| list: at least {TARGET_RATIO}x the better reference (aim 2x) | {ratio['median']:.2f}x "
-            f"(lowest round {ratio['min']:.2f}x) | {_mark(ok)} |"
-        )
-    if listing:
-        tail = listing["p99_ms"] / listing["p50_ms"]
-        rows.append(f"| list: p99 at most {TARGET_TAIL}x p50 at -c16 | {tail:.2f}x | {_mark(tail <= TARGET_TAIL)} |")
-    rows.append(
-        f"| at most {TARGET_STARTUP_S} s from process start to the first 200 | {service['startup_s']:.2f} s | "
-        f"{_mark(service['startup_s'] <= TARGET_STARTUP_S)} |"
-    )
-    rows.append(
-        f"| at most {TARGET_RSS_MIB} MiB RSS per worker | {service['peak_rss_mib']:.1f} MiB (peak) | "
-        f"{_mark(service['peak_rss_mib'] <= TARGET_RSS_MIB)} |"
-    )
-    return ["| target (issue 7) | measured | |", "|---|---|---|", *rows]
-
-
-def _mark(ok: bool) -> str:
-    return "met" if ok else "**not met**"
-
-
-def _figures_section(latest: dict[str, tuple[dict, dict]]) -> list[str]:
-    lines = ["## Latest figures", ""]
-    for name, (result, db) in latest.items():
-        lines += [
-            f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'} {db['database_version']}, "
-            f"{db['organisations']:,} organisations",
-            "",
-            _run_line(result),
-            "",
-            *_targets(db),
-            "",
-            "| endpoint | configuration | req/s (median, min–max) | p50 ms | p99 ms | p99/p50 | server CPU µs/req "
-            "| ratio |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for endpoint, per_config in db["summary"]["endpoints"].items():
-            ratio = db["summary"]["ratio"].get(endpoint)
-            for config, s in per_config.items():
-                shown = (
-                    f"{ratio['median']:.2f} (lowest {ratio['min']:.2f})"
-                    if config == "service" and ratio
-                    else "best reference"
-                    if ratio and config == ratio["best_reference"]
-                    else ""
-                )
-                lines.append(
-                    f"| {endpoint} | {config} | {s['rps_median']:,.0f} ({s['rps_min']:,.0f}–{s['rps_max']:,.0f}) "
-                    f"| {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['p99_ms'] / s['p50_ms']:.2f} "
-                    f"| {s['cpu_us_per_request']:,.0f} | {shown} |"
-                )
-        lines += [
-            "",
-            "| server | command | first 200 after start | RSS of the worker (peak) | RSS of all its processes |",
-            "|---|---|---|---|---|",
-        ]
-        for config, server in db["servers"].items():
-            lines.append(
-                f"| {config} | `{_strip_port(server['command'])}` | {server['startup_s']:.2f} s "
-                f"| {server['rss_mib']:.1f} MiB ({server['peak_rss_mib']:.1f}) | {server['tree_rss_mib']:.1f} MiB |"
-            )
-        lines += [""]
-        if not db["semantics"]["equal"]:
-            lines += [f"The reference answered differently: {db['semantics']['differences']}", ""]
-    plot = plot_configurations(latest)
-    lines += [f"![Requests per second and latency per configuration](performance/{plot.name})", ""]
-    return lines
-
-
-def _run_line(result: dict) -> str:
-    machine_, git = result["machine"], result["git"]
-    packages = ", ".join(f"{k} {v}" for k, v in machine_["packages"].items())
-    changed = f"; uncommitted changes in {', '.join(git['changed'])}" if git.get("changed") else ""
-    label = f" ({result['label']})" if result.get("label") else ""
-    return (
-        f"Run{label} of {result['started_at']} at commit `{git['commit']}` ({git['subject']}){changed}. "
-        f"Machine: {machine_['cpu']}, {machine_['cpus']} CPUs, {machine_['memory_gib']} GiB, Linux "
-        f"{machine_['kernel']}, Python {machine_['python']}, {machine_.get('wrk') or 'wrk'}; {packages}. "
-        f"Load average before/after: {machine_['loadavg_before']:.2f}/{machine_.get('loadavg_after', 0):.2f}. "
-        f"Result: `{result['_file']}`."
-    )
-
-
-def _strip_port(command: str) -> str:
-    return re.sub(r"(--port |127\.0\.0\.1:)\d+", r"\1PORT", command)
-
-
-def _scale_section(result: dict) -> list[str]:
-    points = result["scale"]["points"]
-    lines = [
-        f"## Latency vs organisation count (PostgreSQL {result['scale']['database_version']}, list endpoint)",
-        "",
-        _run_line(result),
-        "",
-        f"Seeded up to each count in turn ({_after_load(result['method'])} after each load), the servers restarted, "
-        "then the same",
-        f"method: {result['method']['rounds']} rounds of {result['method']['duration_s']} s.",
-        "",
-        "| organisations | configuration | req/s | p50 ms | p99 ms | p50 vs the smallest count | first 200 | RSS | "
-        "seed-demo |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    base: dict[str, float] = {}
-    for point in points:
-        for config, s in point["summary"]["endpoints"]["list"].items():
-            base.setdefault(config, s["p50_ms"])
-            server = point["servers"][config]
-            seeded = point.get("seeded_organisations", point["organisations"])
-            lines.append(
-                f"| {point['organisations']:,} | {config} | {s['rps_median']:,.0f} | {s['p50_ms']:.2f} "
-                f"| {s['p99_ms']:.2f} | {100 * (s['p50_ms'] / base[config] - 1):+.1f} % | {server['startup_s']:.2f} s "
-                f"| {server['rss_mib']:.1f} MiB | {seeded:,} in {point['seed_seconds']:.0f} s |"
-            )
-    counts = ", ".join(f"{p['organisations']:,}" for p in points)
-    missing = "" if points and points[-1]["organisations"] >= 1_000_000 else "; the 1,000,000 point was not run"
-    lines += [""]
-    for config in ("service", "service-no-key-cache"):
-        p50s = [p["summary"]["endpoints"]["list"][config]["p50_ms"] for p in points if config in p["servers"]]
-        if p50s:
-            spread = 100 * (max(p50s) / min(p50s) - 1)
-            lines.append(
-                f"- {config} p50 spread over {counts} organisations: {spread:.1f} % (target: within ±10 % from "
-                f"1,000 to 1,000,000){missing}."
-            )
-    lines += [
-        "",
-        "**service** runs with the API-key cache at its default (5 s), whose hit rate is high while wrk's keys are "
-        "few enough to recur within 5 s and near zero when they are many; **service-no-key-cache** looks every key "
-        "up at every count, so the cache does not enter its figures; **reference-gthread** has no cache and shows "
-        "how the machine and PostgreSQL themselves move with the count.",
-        "",
-        f"![Latency vs organisation count](performance/{plot_scale(result).name})",
-        "",
-    ]
-    return lines
-
-
-def _profile_section(profiles: list[tuple[str, dict]]) -> list[str]:
-    lines = [
-        "## Where the service's time goes",
-        "",
-        "py-spy (`record --gil --function --nonblocking`) on the service while wrk drives the list endpoint as",
-        "above: each sample is the stack of the thread holding the GIL, so the percentages are of the time spent",
-        "running Python code (C code that releases the GIL, such as the database driver's query or uvloop's I/O,",
-        "is not in them; py-spy's idle detection does not work on this machine class, so the GIL is the filter).",
-        "Self time is spent in the function itself; total includes what it calls. The raw collapsed stacks (for a",
-        "flame graph) are in the file named. The CPU split between threads comes from `/proc`.",
-        "",
-    ]
-    for name, p in profiles:
-        lines += [
-            f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'}: {p['samples']:,} samples at "
-            f"{p['rps_while_profiling']:,.0f} req/s (`{p['file']}`)",
-            "",
-            f"CPU time of the process: {p.get('cpu_main_thread_percent', 0):.0f} % on the event loop's thread, "
-            f"{p.get('cpu_other_threads_percent', 0):.0f} % on the {p.get('threads', 0) - 1} others.",
-            "",
-            "| self % | function | | total % | function |",
-            "|---|---|---|---|---|",
-        ]
-        for own, total in zip(p["top_self"][:20], p["top_total"][:20], strict=False):
-            lines.append(
-                f"| {own['percent']:.1f} | `{own['function']}` | | {total['percent']:.1f} | `{total['function']}` |"
-            )
-        lines += [
-            "",
-            "Self time by package: "
-            + ", ".join(f"{row['function']} {row['percent']:.1f} %" for row in p["self_by_package"][:12])
-            + ".",
-            "",
-        ]
-    return lines
 
 
 def _history_section(results: list[dict]) -> list[str]:
