@@ -63,9 +63,11 @@ class ApiKey(BaseModel):
         if not KEY_PATTERN.fullmatch(key):
             return None
         rows = _ACTIVE_BY_PREFIX.rows(key[:PREFIX_LENGTH])
-        if not rows or not hmac.compare_digest(rows[0][3], hash_key(key)):
+        if not rows:
             return None
-        organisation_id, read_only, prefix, _ = rows[0]
+        organisation_id, read_only, prefix, key_hash = rows[0]
+        if not hmac.compare_digest(key_hash, hash_key(key)):
+            return None
         return ActiveKey(organisation_id, bool(read_only), prefix)
 
     @classmethod
