@@ -15,12 +15,13 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from handlers import auth, inline
 from models import ALL_MODELS, ApiKey, Organisation, WarehouseConnection, database
 from models.storage import migrate
 
 # The session fails if a status the spec documents was answered to no test (WC_REQUIRE_STATUS_COVERAGE).
 from tests.status_coverage import StatusRecorder, pytest_sessionfinish  # noqa: F401
-from warehouse_connections.app import create_app
+from warehouse_connections.app import connect_storage, create_app
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
 
@@ -100,6 +101,7 @@ def record_generated_private_keys():
 
 @pytest.fixture(scope="session")
 def app(settings):
+    connect_storage(settings)
     app = create_app(settings, outer_middlewares=(StatusRecorder,))
     migrate()
     app.app.after_request(_record_response_body)
@@ -125,6 +127,13 @@ def no_private_key_material_leaks(caplog):
     for fragment in generated_private_key_fragments:
         assert fragment not in logged
         assert not any(fragment in body for body in response_bodies)
+
+
+@pytest.fixture
+def own_app_globals(monkeypatch):
+    """A second app in a test rebinds module state; put the session app's back afterwards."""
+    monkeypatch.setattr(inline, "_inline_ids", inline._inline_ids)
+    monkeypatch.setattr(auth, "callers", auth.callers)
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,11 @@
 """The `warehouse-connections` command, run as a user runs it: a separate process on the test database."""
 
+import argparse
 import gc
 import subprocess
 import sys
 
+import connexion
 import httpx
 import pytest
 
@@ -216,3 +218,35 @@ def test_launch__requests__is_loaded_on_first_use_only():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
     assert result.stdout.split() == ["False", "200", "True"]
+
+
+@pytest.fixture
+def uvicorn_runs(monkeypatch) -> list[tuple[object, dict]]:
+    """What `serve` hands uvicorn.run, in place of serving; its SIGTERM handler stays in the test."""
+    runs = []
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: runs.append((app, options)))
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    return runs
+
+
+def test_cli__serve_one_worker__serves_the_app_built_in_this_process_without_websockets(
+    settings, organisation, uvicorn_runs, own_app_globals, unfrozen
+):
+    cli._serve(argparse.Namespace(host="127.0.0.1", port=8000, workers=1), settings)
+
+    ((app, options),) = uvicorn_runs
+    assert isinstance(app, connexion.FlaskApp)
+    assert (options["factory"], options["workers"], options["ws"]) == (False, 1, "none")
+
+
+def test_cli__serve_several_workers__has_each_worker_build_its_own_app(
+    settings, organisation, uvicorn_runs, monkeypatch
+):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unused: uvicorn.run does not run here")
+
+    cli._serve(argparse.Namespace(host="127.0.0.1", port=8000, workers=2), settings)
+
+    ((app, options),) = uvicorn_runs
+    assert app == "warehouse_connections.app:app_from_env"
+    assert (options["factory"], options["workers"], options["ws"]) == (True, 2, "none")
+

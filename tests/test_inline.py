@@ -11,7 +11,7 @@ from jsonschema import Draft4Validator
 from peewee import OperationalError
 
 from handlers import auth, inline, warehouse_connections
-from models import ApiKey, database
+from models import ApiKey
 from tests.conftest import assert_database_unavailable
 from warehouse_connections import connections
 from warehouse_connections.app import create_app
@@ -32,14 +32,6 @@ def handler_threads(monkeypatch) -> list[str]:
 
         monkeypatch.setattr(connections, name, recorded)
     return names
-
-
-@pytest.fixture
-def own_app_globals(monkeypatch):
-    """A second app in a test rebinds module state; put the session app's back afterwards."""
-    monkeypatch.setattr(inline, "_inline_ids", inline._inline_ids)
-    monkeypatch.setattr(auth, "callers", auth.callers)
-    monkeypatch.setattr(database, "obj", database.obj)
 
 
 def test_inline__list_and_get__run_on_the_event_loop_and_create_in_a_worker_thread(

@@ -34,10 +34,8 @@ def connect_storage(settings: Settings) -> None:
 
 
 def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.FlaskApp:
-    """The app; `outer_middlewares` go outside all of ours (the tests record statuses with one)."""
-    connect_storage(settings)
-    with database.connection_context():
-        Secret.check_keys()
+    """The app, over the storage connect_storage bound; `outer_middlewares` go outside all of ours (the tests
+    record statuses with one)."""
     # libyaml's loader: PyYAML's pure-Python one takes a third of the start-up.
     spec = yaml.load(SPEC_PATH.read_text(), Loader=yaml.CSafeLoader)
     operations = OperationIndex(spec, BASE_PATH)
@@ -86,9 +84,12 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
 
 
 def app_from_env() -> connexion.FlaskApp:
-    """The factory uvicorn calls in each worker process."""
+    """The factory uvicorn calls in each worker process of `serve --workers N`."""
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
+    connect_storage(settings)
+    with database.connection_context():
+        Secret.check_keys()
     with objects_for_life():
         return create_app(settings)
 
