@@ -250,3 +250,15 @@ def test_cli__serve_several_workers__has_each_worker_build_its_own_app(
     assert app == "warehouse_connections.app:app_from_env"
     assert (options["factory"], options["workers"], options["ws"]) == (True, 2, "none")
 
+
+def test_launch__rsa_key_code__is_loaded_when_the_first_key_is_made():
+    probe = (
+        "import sys; from warehouse_connections import launch; launch.load_cli(); "
+        "import handlers.warehouse_connections; rsa = 'cryptography.hazmat.primitives.asymmetric.rsa'; "
+        "print(rsa in sys.modules); "
+        "from warehouses import key_pair; key_pair.generate(2048); print(rsa in sys.modules)"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.split() == ["False", "True"]

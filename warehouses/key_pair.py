@@ -3,9 +3,6 @@
 import base64
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 MIN_BITS = 2048
 
 
@@ -20,14 +17,15 @@ class KeyPair:
 def generate(bits: int) -> KeyPair:
     if bits < MIN_BITS:
         raise ValueError(f"RSA keys must have at least {MIN_BITS} bits, not {bits}")
+    # Imported here, not above: a server that only reads never makes a key (these modules are ~6 ms of start-up).
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     private_key_der = private_key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return KeyPair(private_key_der, public_key_of(private_key_der))
-
-
-def public_key_of(private_key_der: bytes) -> str:
-    public_key = serialization.load_der_private_key(private_key_der, password=None).public_key()
-    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(der).decode()
+    public_key_der = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return KeyPair(private_key_der, base64.b64encode(public_key_der).decode())
