@@ -113,8 +113,9 @@ def _history_section(results: list[dict]) -> list[str]:
         "",
         "Every result kept in `bench/results/`, oldest first: what each change bought. Name a run with `--label`.",
         "",
-        "| run | commit | label | database | organisations | list req/s | list ratio | detail ratio | list p99/p50 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| run | commit | label | database | organisations | list req/s | list ratio | detail ratio | list p99/p50 "
+        "| first 200, service / reference-sync |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         if result.get("kind") != "bench":
@@ -128,10 +129,16 @@ def _history_section(results: list[dict]) -> list[str]:
             lines.append(
                 f"| {result['started_at']} | `{result['git']['commit']}`{dirty} | {result.get('label', '')} | {name} "
                 f"| {db['organisations']:,} | {rps} | {_ratio_cell(ratio.get('list'))} "
-                f"| {_ratio_cell(ratio.get('detail'))} | {tail} |"
+                f"| {_ratio_cell(ratio.get('detail'))} | {tail} | {_startups_cell(db['servers'])} |"
             )
     lines += ["", "`+`: the work tree had uncommitted changes (listed in the result file).", ""]
     return lines
+
+
+def _startups_cell(servers: dict) -> str:
+    """The reference's start-up beside the service's: it shows how fast the machine was that day."""
+    startups = [servers.get(name, {}).get("startup_s") for name in ("service", "reference-sync")]
+    return " / ".join(f"{s:.2f} s" if s is not None else "–" for s in startups)
 
 
 def _ratio_cell(ratio: dict | None) -> str:
