@@ -55,6 +55,7 @@ def open_database(url: str) -> Database:
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         return _open_sqlite(url)
+    # The same schemes as warehouse_connections.launch.POSTGRESQL_SCHEMES (which cannot import this module).
     if scheme in ("postgres", "postgresql"):
         return _open_postgresql(url)
     raise DatabaseURLError(f"DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme or url!r}")

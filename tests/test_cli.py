@@ -2,6 +2,7 @@
 
 import argparse
 import gc
+import os
 import subprocess
 import sys
 
@@ -262,3 +263,26 @@ def test_launch__rsa_key_code__is_loaded_when_the_first_key_is_made():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
     assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("database_url", "loaded"),
+    [("sqlite:///var/wc.sqlite3", "False None"), ("", "False None"), ("postgresql://db.invalid/wc", "True psycopg")],
+)
+def test_launch__postgresql_driver__is_loaded_only_for_a_postgresql_database_url(database_url, loaded):
+    probe = (
+        "import sys; from warehouse_connections import launch; launch.load_cli(); import peewee; "
+        "print('psycopg' in sys.modules, getattr(peewee.psycopg, '__name__', None)); "
+        "import psycopg; print(psycopg.__name__)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    # Hidden only while the CLI loads: an import after it finds the driver.
+    assert result.stdout.splitlines() == [loaded, "psycopg"]
