@@ -79,6 +79,7 @@ def method(options: Options) -> dict:
         "warmup_s": options.warmup,
         "rounds": options.rounds,
         "startups": options.startups,
+        "startups_interleaved": True,  # the servers take turns (start_servers)
         "after_load": ["VACUUM ANALYZE", "CHECKPOINT", "sync"],  # what Database.settle does
         "pinned": PINNING,
         "server_cpu": SERVER_CPU,

@@ -62,8 +62,10 @@ def _method_section(result: dict) -> list[str]:
         if m["pinned"]
         else "Nothing is pinned (the machine could not pin)."
     )
-    # Older results started each server once.
+    # Older results started each server once, then several times in a row.
     startups = f" (the median of {m['startups']} starts)" if m.get("startups", 1) > 1 else ""
+    if m.get("startups_interleaved"):
+        startups = f" (the median of {m['startups']} starts, the servers taking turns)"
     return [
         "## Method",
         "",

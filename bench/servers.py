@@ -176,22 +176,23 @@ def free_port() -> int:
 
 def start_servers(options: Options, env: dict[str, str], workdir: Path, probe: tuple[int, str]) -> dict[str, Server]:
     servers = {}
+    for name in options.configs:
+        config, port = CONFIGS[name], free_port()
+        command = server_command(config, port, options)
+        servers[name] = Server(config, command, {**env, **dict(config.env)}, port, workdir / f"{name}.log")
     try:
-        # One at a time, so that each start-up has the server CPU to itself.
-        for name in options.configs:
-            config = CONFIGS[name]
-            port = free_port()
-            command = server_command(config, port, options)
-            server = Server(config, command, {**env, **dict(config.env)}, port, workdir / f"{name}.log")
-            servers[name] = server
-            # One start is at the mercy of whatever else the machine does in that second: the median of several.
-            for _ in range(options.startups - 1):
+        # One start at a time, so that each has the server CPU to itself. One start is at the mercy of whatever
+        # else the machine does in that second, and the machine's speed drifts over minutes: the servers take
+        # turns, round after round, and each one's start-up is the median of its rounds. The last round's stay up.
+        for round_ in range(options.startups):
+            for server in servers.values():
                 server.startup_samples.append(server.start(probe))
-                server.stop()
-            server.startup_samples.append(server.start(probe))
+                if round_ < options.startups - 1:
+                    server.stop()
+        for name, server in servers.items():
             server.startup_s = statistics.median(server.startup_samples)
             samples = ", ".join(f"{s:.2f}" for s in server.startup_samples)
-            log(f"  started {name} on port {port}: first 200 after {server.startup_s:.2f} s (median of {samples})")
+            log(f"  {name} on port {server.port}: first 200 after {server.startup_s:.2f} s (median of {samples})")
     except BaseException:
         stop_all(servers)
         raise
