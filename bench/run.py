@@ -93,6 +93,10 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     smoke = kind == "smoke"
     databases = args.db or ("postgresql" if kind == "scale" else "sqlite" if smoke else "both")
     databases = ("sqlite", "postgresql") if databases == "both" else tuple(databases.split(","))
+    if not set(databases) <= {"sqlite", "postgresql"}:
+        parser.error(f"--db takes sqlite, postgresql or both, not {args.db!r}")
+    if kind == "scale" and databases != ("postgresql",):
+        parser.error("--scale runs on PostgreSQL only")
     endpoints = tuple((args.endpoints or ("list" if kind == "scale" else "list,detail")).split(","))
     configs = args.configs or (
         "service,service-no-key-cache,reference-gthread"

@@ -26,3 +26,16 @@ def test_bench__smoke_mode__runs_end_to_end(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "smoke: ran end to end; the numbers are sane" in result.stdout
     assert (tmp_path / "smoke.json").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (["--scale", "--db", "sqlite"], "--scale runs on PostgreSQL only"),
+        (["--db", "mysql"], "--db takes sqlite, postgresql or both, not 'mysql'"),
+    ],
+)
+def test_bench__database_it_cannot_run__is_refused_before_anything_runs(arguments, error):
+    result = subprocess.run([sys.executable, str(BENCH), *arguments], capture_output=True, text=True, timeout=60)
+
+    assert (result.returncode, result.stderr.splitlines()[-1]) == (2, f"run.py: error: {error}")
