@@ -41,12 +41,13 @@ class DeferredImports(importlib.abc.MetaPathFinder):
 class HiddenModules(importlib.abc.MetaPathFinder):
     """Makes the named modules fail to import, as if they were not installed."""
 
-    def __init__(self, names: frozenset[str]):
+    def __init__(self, names: frozenset[str], reason: str):
         self.names = names
+        self.reason = reason
 
     def find_spec(self, name, path, target=None):
         if name in self.names:
-            raise ModuleNotFoundError(f"{name} is not loaded: DATABASE_URL is not PostgreSQL", name=name)
+            raise ModuleNotFoundError(f"{name} is not loaded: {self.reason}", name=name)
         return None
 
 
@@ -76,7 +77,7 @@ def _without_unused_database_drivers() -> Iterator[None]:
     if urlsplit(os.environ.get("DATABASE_URL", "")).scheme in POSTGRESQL_SCHEMES:
         yield
         return
-    hidden = HiddenModules(POSTGRESQL_DRIVERS)
+    hidden = HiddenModules(POSTGRESQL_DRIVERS, "DATABASE_URL is not PostgreSQL")
     sys.meta_path.insert(0, hidden)
     try:
         yield
