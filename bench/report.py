@@ -62,10 +62,9 @@ def _method_section(result: dict) -> list[str]:
         if m["pinned"]
         else "Nothing is pinned (the machine could not pin)."
     )
-    # Older results started each server once, then several times in a row.
-    startups = f" (the median of {m['startups']} starts)" if m.get("startups", 1) > 1 else ""
-    if m.get("startups_interleaved"):
-        startups = f" (the median of {m['startups']} starts, the servers taking turns)"
+    # Older results started each server once, then several times in a row, before the servers took turns.
+    turns = ", the servers taking turns" if m.get("startups_interleaved") else ""
+    startups = f" (the median of {m['startups']} starts{turns})" if m.get("startups", 1) > 1 else ""
     return [
         "## Method",
         "",
