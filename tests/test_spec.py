@@ -1,6 +1,8 @@
 import importlib
 
+import pytest
 import yaml
+from connexion.middleware import swagger_ui
 from openapi_spec_validator import validate
 
 from openapi import SPEC_PATH
@@ -106,3 +108,25 @@ def test_swagger_ui__is_served(anonymous_client):
 
     assert response.status_code == 200
     assert "swagger-ui" in response.text
+
+
+@pytest.fixture
+def swagger_ui_routed_paths(app, monkeypatch) -> list[str]:
+    """The paths of the requests that go through the routes of connexion's Swagger UI middleware."""
+    middleware = next(m for m in app.middleware.middleware_stack if isinstance(m, swagger_ui.SwaggerUIMiddleware))
+    router, paths = middleware.router, []
+
+    async def recording_router(scope, receive, send):
+        paths.append(scope["path"])
+        await router(scope, receive, send)
+
+    monkeypatch.setattr(middleware, "router", recording_router)
+    return paths
+
+
+def test_swagger_ui_routes__are_skipped_by_requests_for_the_api(client, list_url, swagger_ui_routed_paths):
+    assert client.get(list_url).status_code == 200
+    assert client.get("/api/v1/ui/").status_code == 200
+    assert client.get("/api/v1/nowhere").status_code == 404
+
+    assert swagger_ui_routed_paths == ["/api/v1/ui/", "/api/v1/nowhere"]

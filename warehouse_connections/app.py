@@ -1,8 +1,10 @@
 """The app factory: one connexion FlaskApp over the spec, bound to the configured storage."""
 
+import functools
+
 import connexion
 import yaml
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import MiddlewarePosition, swagger_ui
 from connexion.options import SwaggerUIOptions
 from flask import Response
 from starlette.middleware.cors import CORSMiddleware
@@ -11,7 +13,7 @@ from handlers import auth, health, inline, problems
 from handlers.guards import RequestGuardMiddleware, integer_parameters
 from handlers.observability import ObservabilityMiddleware
 from handlers.operations import OperationIndex
-from handlers.routing import AllowHeaderMiddleware
+from handlers.routing import AllowHeaderMiddleware, SwaggerUIMiddleware
 from handlers.validation import validator_map
 from models import Secret, database
 from models.secret import configure_encryption
@@ -25,6 +27,8 @@ from warehouse_connections.settings import Settings
 
 # The spec's server URL: every path in the spec is served under it, except those with `servers` of their own.
 BASE_PATH = "/api/v1"
+# Every operation's path starts so; the Swagger UI and the spec (BASE_PATH/ui/, BASE_PATH/openapi.json) don't.
+RESOURCES_PREFIX = f"{BASE_PATH}/organisations/"
 
 
 def connect_storage(settings: Settings) -> None:
@@ -60,6 +64,11 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
         RequestGuardMiddleware,
         position=MiddlewarePosition.BEFORE_SWAGGER,
         integer_routes=integer_parameters(spec, BASE_PATH),
+    )
+    # Swapped in after the guard went before it: add_middleware finds its positions by connexion's classes.
+    stack = app.middleware.middlewares
+    stack[stack.index(swagger_ui.SwaggerUIMiddleware)] = functools.partial(
+        SwaggerUIMiddleware, resources_prefix=RESOURCES_PREFIX
     )
     app.add_api(
         # The probes have servers of their own (the root); the app serves them itself, below.
