@@ -5,12 +5,14 @@ import inspect
 import logging
 import threading
 
+import connexion.decorators.parameter
 import pytest
 from connexion.decorators import FlaskDecorator
+from connexion.decorators.main import WSGIDecorator
 from jsonschema import Draft4Validator
 from peewee import OperationalError
 
-from handlers import auth, inline, warehouse_connections
+from handlers import auth, inline, json_response, warehouse_connections
 from models import ApiKey
 from tests.conftest import assert_database_unavailable
 from warehouse_connections import connections
@@ -53,6 +55,64 @@ def test_inline__views__are_decorated_once_not_per_request(client, list_url, cre
     assert client.patch(f"{list_url}{created['id']}/", json={"warehouse": "OTHER_WH"}).status_code == 200
 
     assert decorated == []
+
+
+def test_inline__handlers_taking_only_their_path__get_it_without_connexions_argument_parsing(
+    client, organisation, list_url, created, monkeypatch
+):
+    parsed, received = [], []
+    prep_kwargs = connexion.decorators.parameter.prep_kwargs
+    monkeypatch.setattr(
+        connexion.decorators.parameter,
+        "prep_kwargs",
+        lambda request, **kwargs: parsed.append(request.method) or prep_kwargs(request, **kwargs),
+    )
+    for name in ("list_for_api", "get_for_api"):
+        original = getattr(connections, name)
+        recorded = lambda *args, _original=original: received.append(args) or _original(*args)  # noqa: E731
+        monkeypatch.setattr(connections, name, recorded)
+    organisation_pk, connection_id = organisation.id, created["id"]
+
+    assert client.get(list_url).status_code == 200
+    assert client.get(f"{list_url}{connection_id}/").status_code == 200
+    assert client.patch(f"{list_url}{connection_id}/", json={"warehouse": "OTHER_WH"}).status_code == 200
+    assert client.delete(f"{list_url}{connection_id}/").status_code == 204
+
+    assert parsed == ["PATCH"]
+    assert received == [(organisation_pk,), (organisation_pk, connection_id)]
+    assert [type(value) for args in received for value in args] == [int, int, str]
+
+
+def test_inline__handler_taking_more_than_its_path__gets_connexions_arguments(
+    settings, api_key, list_url, own_app_globals, monkeypatch
+):
+    callers = []
+
+    def list_connections(organisation_pk: int, token_info: dict):
+        callers.append(token_info["sub"])
+        return json_response([])
+
+    monkeypatch.setattr(warehouse_connections, "list_connections", list_connections)
+
+    app = create_app(settings)
+    response = app.test_client(headers={"Authorization": f"Api-Key {api_key}"}).get(list_url)
+
+    assert (response.status_code, response.json()) == (200, [])
+    assert callers == [api_key[:12]]
+
+
+def test_inline__connexion_without_parameter_decorator_class__falls_back_with_a_warning(
+    settings, own_app_globals, monkeypatch, caplog
+):
+    monkeypatch.setattr(WSGIDecorator, "_parameter_decorator_cls", None)
+
+    create_app(settings)
+
+    assert inline._inline_ids == frozenset()
+    assert [r.getMessage() for r in caplog.records if r.name == "handlers.inline"] == [
+        "fast path off, every request goes through connexion's stock path: "
+        "FlaskDecorator._parameter_decorator_cls is gone"
+    ]
 
 
 def test_inline__database_error__sends_inline_operations_to_threads_until_retry_after(
