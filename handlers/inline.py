@@ -175,7 +175,7 @@ def _schema_validator(param: dict) -> Draft4Validator:
 class PathParameterDecorator(SyncParameterDecorator):
     """connexion's parameter decorator, for a handler whose arguments are exactly its route's path variables.
 
-    connexion's own works out query, body, form and file arguments on every request: about 17 % of the work
+    connexion's own works out query, body, form and file arguments on every request: about 18 % of the work
     of a list request. Such a handler takes none of them, and Flask's URL converters have already made its
     path variables (an int for an integer parameter; the request validation has checked them), so they go
     to it as they are.

@@ -10,7 +10,8 @@ class SwaggerUIMiddleware(swagger_ui.SwaggerUIMiddleware):
 
     connexion matches every request against those routes before passing it on: about 6 % of the work of
     a list request. The docs live at {base}/ui/ and {base}/openapi.json, never under `resources_prefix`,
-    so requests there go straight on.
+    so requests there go straight on. The app factory swaps it into connexion's `middlewares` list (which
+    `add_middleware` edits); were that list to change, `list.index` fails the start, loudly.
     """
 
     def __init__(self, app, resources_prefix: str):
