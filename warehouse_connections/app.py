@@ -27,7 +27,8 @@ from warehouse_connections.settings import Settings
 
 # The spec's server URL: every path in the spec is served under it, except those with `servers` of their own.
 BASE_PATH = "/api/v1"
-# Every operation's path starts so; the Swagger UI and the spec (BASE_PATH/ui/, BASE_PATH/openapi.json) don't.
+# Where the API's resources live (every operation's path, today); the Swagger UI and the spec (BASE_PATH/ui/,
+# BASE_PATH/openapi.json) never do. A path added outside it still works: it only takes connexion's UI routes.
 RESOURCES_PREFIX = f"{BASE_PATH}/organisations/"
 
 
