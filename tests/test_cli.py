@@ -221,6 +221,19 @@ def test_launch__requests__is_loaded_on_first_use_only():
     assert result.stdout.split() == ["False", "200", "True"]
 
 
+def test_launch__test_client_and_httpx__are_loaded_on_first_use_only():
+    probe = (
+        "import sys; from warehouse_connections import launch; launch.load_cli(); "
+        "print('starlette.testclient' in sys.modules, 'httpx._client' in sys.modules); "
+        "import connexion; client = connexion.FlaskApp('probe').test_client(); "
+        "print(type(client).__module__, client.get('/nowhere').status_code, 'httpx._client' in sys.modules)"
+    )
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert result.stdout.splitlines() == ["False False", "starlette.testclient 404 True"]
+
+
 @pytest.fixture
 def uvicorn_runs(monkeypatch) -> list[tuple[object, dict]]:
     """What `serve` hands uvicorn.run, in place of serving; its SIGTERM handler stays in the test."""

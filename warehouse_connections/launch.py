@@ -13,12 +13,19 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import types
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 # Imported by a dependency, unused while the service runs: loaded on first use instead of at start-up.
-# connexion imports requests only to fetch remote $refs, and our spec has none (~100 modules, ~60 ms).
-DEFERRED_MODULES = frozenset({"requests"})
+# connexion imports requests only to fetch remote $refs, and our spec has none (~100 modules, ~60 ms); httpx only
+# for OAuth token introspection, and our API keys are checked here.
+DEFERRED_MODULES = frozenset({"requests", "httpx"})
+
+# Imported by a dependency with `from module import name` (which a deferred module would load at once), for
+# what only tests call: a stand-in module takes its place while the CLI loads, and each name loads the real
+# module when called. connexion imports starlette's TestClient for FlaskApp.test_client() (~6 % of start-up).
+STAND_INS = {"starlette.testclient": ("TestClient",)}
 
 # peewee imports a PostgreSQL driver if one is installed, used or not (psycopg: ~75 modules, ~50 ms).
 POSTGRESQL_DRIVERS = frozenset({"psycopg", "psycopg2"})
@@ -66,9 +73,36 @@ def objects_for_life() -> Iterator[None]:
 
 def load_cli() -> Callable[[], int]:
     sys.meta_path.insert(0, DeferredImports())
-    with objects_for_life(), _without_unused_database_drivers():
+    with objects_for_life(), _without_unused_database_drivers(), _stand_ins(STAND_INS):
         from warehouse_connections.cli import main
     return main
+
+
+@contextlib.contextmanager
+def _stand_ins(stand_ins: dict[str, tuple[str, ...]]) -> Iterator[None]:
+    """The named modules are stand-ins while the block runs; an import after it loads the real module."""
+    standing_in = [name for name in stand_ins if name not in sys.modules]
+    for name in standing_in:
+        sys.modules[name] = _stand_in(name, stand_ins[name])
+    try:
+        yield
+    finally:
+        for name in standing_in:
+            del sys.modules[name]
+
+
+def _stand_in(module_name: str, names: tuple[str, ...]) -> types.ModuleType:
+    module = types.ModuleType(module_name, f"Stands in for {module_name} while the CLI loads.")
+    for name in names:
+        setattr(module, name, _loaded_on_call(module_name, name))
+    return module
+
+
+def _loaded_on_call(module_name: str, name: str) -> Callable:
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module_name), name)(*args, **kwargs)
+
+    return call
 
 
 @contextlib.contextmanager
