@@ -16,6 +16,10 @@ It relies on these internals of connexion 3.3 and a2wsgi 1.10 (the versions TEST
   route's path variables gets them from Flask's URL converters (PathParameterDecorator).
 If any is missing, the service serves everything on connexion's stock path and logs a warning saying why.
 
+At start-up, `Specification._validate_spec` is skipped while create_app adds the API (spec_check_skipped):
+connexion checks the spec against the OpenAPI schema on every start (~8 % of start-up), and ours is packaged
+with the service and checked in CI instead (tests/test_spec.py). If it is gone, the check simply runs.
+
 Two more per-request wastes go through connexion's public `security_map` and `validator_map`; each overrides
 one method, and if connexion stopped calling it the override would only go unused:
 - `AbstractSecurityHandler._accepts_kwarg`, which runs `inspect.signature` twice per request;
@@ -24,12 +28,14 @@ one method, and if connexion stopped calling it the override would only go unuse
 """
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
 import io
 import logging
 import time
+from collections.abc import Iterator
 from importlib.metadata import version
 
 import a2wsgi
@@ -40,6 +46,7 @@ from connexion.apps.flask import FlaskOperation
 from connexion.decorators import FlaskDecorator
 from connexion.decorators.parameter import SyncParameterDecorator
 from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.spec import Specification
 from connexion.utils import is_null, is_nullable
 from jsonschema import Draft4Validator, ValidationError
 
@@ -81,6 +88,20 @@ def install(app, enabled: bool = True) -> bool:
         view.operation_id for view in operations.values() if _spec_operation_id(view) in INLINE_OPERATIONS
     )
     return True
+
+
+@contextlib.contextmanager
+def spec_check_skipped(enabled: bool = True) -> Iterator[None]:
+    """While the block runs, connexion takes specs without checking them against the OpenAPI schema."""
+    original = Specification.__dict__.get("_validate_spec")
+    if not enabled or not isinstance(original, classmethod):
+        yield
+        return
+    Specification._validate_spec = classmethod(lambda cls, spec: None)
+    try:
+        yield
+    finally:
+        Specification._validate_spec = original
 
 
 def runs_inline(scope) -> bool:

@@ -9,6 +9,8 @@ import connexion.decorators.parameter
 import pytest
 from connexion.decorators import FlaskDecorator
 from connexion.decorators.main import WSGIDecorator
+from connexion.exceptions import InvalidSpecification
+from connexion.spec import Specification
 from jsonschema import Draft4Validator
 from peewee import OperationalError
 
@@ -195,6 +197,36 @@ def test_inline__async_handler__is_refused_with_a_warning(settings, own_app_glob
     assert_fast_path_refused(
         caplog, "an inline operation's handler is async: connexion's async_to_sync cannot run on the event loop"
     )
+
+
+# No `info.version`: connexion's check refuses it.
+UNCHECKED_SPEC = {"openapi": "3.0.3", "info": {"title": "no version"}, "paths": {}}
+
+
+def test_inline__spec_check_skipped__takes_an_unchecked_spec_inside_only():
+    with inline.spec_check_skipped():
+        taken = Specification.from_dict(UNCHECKED_SPEC)
+
+    assert taken.version == (3, 0, 3)
+    with pytest.raises(InvalidSpecification):
+        Specification.from_dict(UNCHECKED_SPEC)
+
+
+def test_inline__spec_check_skipped_not_enabled__checks_the_spec():
+    with inline.spec_check_skipped(enabled=False), pytest.raises(InvalidSpecification):
+        Specification.from_dict(UNCHECKED_SPEC)
+
+
+@pytest.mark.parametrize(("fast_path", "checks"), [(True, 0), (False, 1)])
+def test_inline__create_app__checks_the_spec_only_with_the_fast_path_off(
+    settings, own_app_globals, monkeypatch, fast_path, checks
+):
+    checked = []
+    monkeypatch.setattr(Specification, "_validate_spec", classmethod(lambda cls, spec: checked.append(spec)))
+
+    create_app(dataclasses.replace(settings, fast_path=fast_path))
+
+    assert len(checked) == checks
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, True), ("off", False), ("on", True), ("false", False)])

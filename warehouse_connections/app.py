@@ -71,15 +71,16 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
     stack[stack.index(swagger_ui.SwaggerUIMiddleware)] = functools.partial(
         SwaggerUIMiddleware, resources_prefix=RESOURCES_PREFIX
     )
-    app.add_api(
-        # The probes have servers of their own (the root); the app serves them itself, below.
-        {**spec, "paths": {path: item for path, item in spec["paths"].items() if "servers" not in item}},
-        strict_validation=True,
-        validate_responses=settings.validate_responses,
-        validator_map={**validator_map, **inline.VALIDATOR_MAP} if settings.fast_path else validator_map,
-        security_map=inline.SECURITY_MAP if settings.fast_path else None,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
-    )
+    with inline.spec_check_skipped(enabled=settings.fast_path):
+        app.add_api(
+            # The probes have servers of their own (the root); the app serves them itself, below.
+            {**spec, "paths": {path: item for path, item in spec["paths"].items() if "servers" not in item}},
+            strict_validation=True,
+            validate_responses=settings.validate_responses,
+            validator_map={**validator_map, **inline.VALIDATOR_MAP} if settings.fast_path else validator_map,
+            security_map=inline.SECURITY_MAP if settings.fast_path else None,
+            swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
+        )
     app.add_url_rule("/health", "health", health.health)
     app.add_url_rule("/ready", "ready", health.ready)
     if settings.metrics == "on":
