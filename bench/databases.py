@@ -25,7 +25,7 @@ class Database:
             return
         import psycopg
 
-        self.name = f"bench_wc_{int(time.time())}_{os.getpid()}"
+        self.name = f"bench_wc_{int(time.time())}_{os.getpid()}_{workdir.name.replace('-', '_')}"
         try:
             with psycopg.connect(pg_url, autocommit=True, connect_timeout=5) as admin:
                 admin.execute(f'CREATE DATABASE "{self.name}"')

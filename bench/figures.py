@@ -137,25 +137,19 @@ def scale_section(result: dict) -> list[str]:
         f"Seeded up to each count in turn ({after_load(result['method'])} after each load), the servers restarted, "
         "then the same",
         f"method: {result['method']['rounds']} rounds of {result['method']['duration_s']} s.",
-        "",
-        "| organisations | configuration | req/s | p50 ms | p99 ms | p50 vs the smallest count | first 200 | RSS | "
-        "seed-demo |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    base: dict[str, float] = {}
-    for point in points:
-        for config, s in point["summary"]["endpoints"]["list"].items():
-            base.setdefault(config, s["p50_ms"])
-            server = point["servers"][config]
-            seeded = point.get("seeded_organisations", point["organisations"])
-            lines.append(
-                f"| {point['organisations']:,} | {config} | {s['rps_median']:,.0f} | {s['p50_ms']:.2f} "
-                f"| {s['p99_ms']:.2f} | {100 * (s['p50_ms'] / base[config] - 1):+.1f} % | {server['startup_s']:.2f} s "
-                f"| {server['rss_mib']:.1f} MiB | {seeded:,} in {point['seed_seconds']:.0f} s |"
-            )
+    control = result["scale"].get("control")
+    if control:
+        lines += [
+            "",
+            f"**service-control** is the control: the service over a second database that stays at "
+            f"{control['organisations']:,} organisations, restarted and measured in the same rounds as the others "
+            "at every count. Its own p50 moves only with the machine; each configuration's p50 over the control's "
+            "in the same round (the median of the rounds) is what that drift cannot move.",
+        ]
+    lines += ["", *_scale_table(points), ""]
     counts = ", ".join(f"{p['organisations']:,}" for p in points)
     missing = "" if points and points[-1]["organisations"] >= 1_000_000 else "; the 1,000,000 point was not run"
-    lines += [""]
     for config in ("service", "service-no-key-cache"):
         p50s = [p["summary"]["endpoints"]["list"][config]["p50_ms"] for p in points if config in p["servers"]]
         if p50s:
@@ -164,6 +158,11 @@ def scale_section(result: dict) -> list[str]:
                 f"- {config} p50 spread over {counts} organisations: {spread:.1f} % (target: within ±10 % from "
                 f"1,000 to 1,000,000){missing}."
             )
+        if control and p50s:
+            changes = ", ".join(
+                f"{change:+.1f} % at {count:,}" for count, change in _controlled_changes(points, config)[1:]
+            )
+            lines.append(f"- {config} p50 over the control's, against the smallest count: {changes}.")
     lines += [
         "",
         "**service** runs with the API-key cache at its default (5 s), whose hit rate is high while wrk's keys are "
@@ -175,6 +174,40 @@ def scale_section(result: dict) -> list[str]:
         "",
     ]
     return lines
+
+
+def _scale_table(points: list[dict]) -> list[str]:
+    controlled = all("against_control" in p for p in points)
+    header = "| organisations | configuration | req/s | p50 ms | p99 ms | p50 vs the smallest count |"
+    if controlled:
+        header += " p50 / control | that vs the smallest count |"
+    lines = [header + " first 200 | RSS | seed-demo |", "|---" * (header.count("|") + 2) + "|"]
+    base: dict[str, float] = {}
+    for point in points:
+        for config, s in point["summary"]["endpoints"]["list"].items():
+            base.setdefault(config, s["p50_ms"])
+            server = point["servers"][config]
+            seeded = point.get("seeded_organisations", point["organisations"])
+            row = (
+                f"| {point['organisations']:,} | {config} | {s['rps_median']:,.0f} | {s['p50_ms']:.2f} "
+                f"| {s['p99_ms']:.2f} | {100 * (s['p50_ms'] / base[config] - 1):+.1f} % |"
+            )
+            if controlled:
+                ratio = point["against_control"].get(config)
+                change = dict(_controlled_changes(points, config)).get(point["organisations"])
+                row += f" {ratio['median']:.3f} | {change:+.1f} % |" if ratio else " | |"
+            lines.append(
+                f"{row} {server['startup_s']:.2f} s | {server['rss_mib']:.1f} MiB "
+                f"| {seeded:,} in {point['seed_seconds']:.0f} s |"
+            )
+    return lines
+
+
+def _controlled_changes(points: list[dict], config: str) -> list[tuple[int, float]]:
+    """Per count, the change in `config`'s p50 over the control's since the smallest count, in per cent."""
+    ratios = [(p["organisations"], p.get("against_control", {}).get(config)) for p in points]
+    ratios = [(count, ratio["median"]) for count, ratio in ratios if ratio]
+    return [(count, 100 * (ratio / ratios[0][1] - 1)) for count, ratio in ratios]
 
 
 def profile_section(profiles: list[tuple[str, dict]]) -> list[str]:

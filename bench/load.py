@@ -60,20 +60,21 @@ def run_wrk(server: Server, keys_file: Path, endpoint: str, seconds: int, option
 
 
 def measure(
-    servers: dict[str, Server], files: dict[str, Path], options: Options, rounds: int, label: str
+    servers: dict[str, Server], files: dict[str, dict[str, Path]], options: Options, rounds: int, label: str
 ) -> list[dict]:
-    """Warm-up, then `rounds` rounds; each round runs every endpoint on every server, the order rotating."""
+    """Warm-up, then `rounds` rounds; each round runs every endpoint on every server, the order rotating.
+    `files`: per server, per endpoint, the keys file wrk draws from."""
     names = list(servers)
     for endpoint in options.endpoints:
         for name in names:
             if options.warmup:
-                run_wrk(servers[name], files[endpoint], endpoint, options.warmup, options)
+                run_wrk(servers[name], files[name][endpoint], endpoint, options.warmup, options)
     runs = []
     for number in range(1, rounds + 1):
         order = names[(number - 1) % len(names) :] + names[: (number - 1) % len(names)]
         for endpoint in options.endpoints:
             for name in order:
-                run = run_wrk(servers[name], files[endpoint], endpoint, options.duration, options)
+                run = run_wrk(servers[name], files[name][endpoint], endpoint, options.duration, options)
                 runs.append({"round": number, "endpoint": endpoint, "config": name, **run})
                 log(
                     f"  {label} round {number} {endpoint:6} {name:18} {run['rps']:8.0f} req/s  "
@@ -121,3 +122,18 @@ def summarise(runs: list[dict], endpoints: tuple[str, ...], configs: list[str]) 
             "best_reference": best_reference,
         }
     return summary
+
+
+def against_control(runs: list[dict], control: str) -> dict:
+    """Per configuration, its list p50 over the control's in the same round (the median of the rounds): drift of
+    the machine between rounds and between counts moves both, and cancels out."""
+    ratios = {}
+    for name in sorted({r["config"] for r in runs} - {control}):
+        per_round = []
+        for number in sorted({r["round"] for r in runs}):
+            p50 = {r["config"]: r["p50_ms"] for r in runs if r["round"] == number and r["endpoint"] == "list"}
+            if name in p50 and p50.get(control):
+                per_round.append(round(p50[name] / p50[control], 3))
+        if per_round:
+            ratios[name] = {"median": round(statistics.median(per_round), 3), "per_round": per_round}
+    return ratios

@@ -20,6 +20,7 @@ COLOURS = {
     "service": "#1f77b4",
     "service-stock": "#aec7e8",
     "service-no-key-cache": "#ff7f0e",
+    "service-control": "#2ca02c",
     "reference-sync": "#bbbbbb",
     "reference-gthread": "#7f7f7f",
 }
@@ -71,7 +72,9 @@ def plot_scale(result: dict) -> Path:
     plt = _pyplot()
     points = result["scale"]["points"]
     configs = list(points[0]["summary"]["endpoints"]["list"]) if points else []
-    figure, (latency, throughput) = plt.subplots(1, 2, figsize=(11, 4.2))
+    controlled = all("against_control" in p for p in points)
+    figure, axes = plt.subplots(1, 3 if controlled else 2, figsize=(16 if controlled else 11, 4.2))
+    latency, throughput = axes[:2]
     counts = [p["organisations"] for p in points]
     for config in configs:
         stats = [p["summary"]["endpoints"]["list"][config] for p in points]
@@ -79,7 +82,13 @@ def plot_scale(result: dict) -> Path:
         latency.plot(counts, [s["p50_ms"] for s in stats], "o-", color=colour, label=f"{config} p50")
         latency.plot(counts, [s["p99_ms"] for s in stats], "s--", color=colour, alpha=0.6, label=f"{config} p99")
         throughput.plot(counts, [s["rps_median"] for s in stats], "o-", color=colour, label=config)
-    for axis, ylabel in ((latency, "latency ms"), (throughput, "requests/s (median)")):
+        if controlled and config in points[0]["against_control"]:
+            ratios = [p["against_control"][config]["median"] for p in points]
+            axes[2].plot(counts, ratios, "o-", color=colour, label=config)
+    labelled = [(latency, "latency ms"), (throughput, "requests/s (median)")]
+    if controlled:
+        labelled.append((axes[2], "p50 / the control's p50, same round"))
+    for axis, ylabel in labelled:
         axis.set_xscale("log")
         axis.set_xlabel("organisations")
         axis.set_ylabel(ylabel)

@@ -120,7 +120,8 @@ def print_summary(result: dict) -> None:
         s = point["summary"]["endpoints"]["list"]["service"]
         log(
             f"  scale {point['organisations']:>9} organisations: {s['rps_median']:.0f} req/s  "
-            f"p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms"
+            f"p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  "
+            f"p50 / control {point['against_control']['service']['median']:.3f}"
         )
 
 

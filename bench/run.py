@@ -14,7 +14,9 @@ Method, per database: seed with `warehouse-connections seed-demo`; start the ser
 `taskset`; drive each with `wrk -c16` pinned to CPU 1 and bench/random_org.lua, which sends every request
 to a random organisation with its own key; warm up, then several rounds that interleave the servers (the
 order rotates every round) so that drift on the machine hits them alike. The ratio is the service's
-requests per second over the better reference deployment's in the same round.
+requests per second over the better reference deployment's in the same round. --scale also measures, in
+the same rounds at every count, the control: the service over a second database that stays at the smallest
+count; each configuration's p50 over the control's in the same round is what drift on the machine cannot move.
 
 Needs `wrk` (Debian: `apt-get install -y wrk`), `gunicorn` (the reference), `py-spy` (the profile, optional),
 `matplotlib` (only for --write-docs) and, for PostgreSQL, a server (`--pg-url`, a role that may create
@@ -39,7 +41,7 @@ from load import WRK_INSTALL
 from record import git_state, machine, method, print_summary, write_result
 from report import write_docs
 from scenarios import bench_database, scale_database
-from servers import CONFIGS, server_command
+from servers import CONFIGS, CONTROL, server_command
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -64,7 +66,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         default=None,
         help="service,reference-sync,reference-gthread (default; --scale: service,reference-gthread)",
     )
-    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 5; --scale 3; --smoke 1)")
+    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 5; --smoke 1)")
     parser.add_argument(
         "--startups", type=int, default=None, help="starts per server; start-up is their median (default 5; --smoke 1)"
     )
@@ -112,7 +114,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         scale_counts=tuple(int(n) for n in args.scale_counts.split(",")),
         endpoints=endpoints,
         configs=tuple(configs.split(",")),
-        rounds=args.rounds or (1 if smoke else 3 if kind == "scale" else 5),
+        rounds=args.rounds or (1 if smoke else 5),
         startups=args.startups or (1 if smoke else 5),
         duration=args.duration or (1 if smoke else 10),
         warmup=args.warmup if args.warmup is not None else (1 if smoke else 5),
@@ -143,6 +145,8 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
             parser.error(f"--configs: unknown configuration {name!r} (known: {', '.join(CONFIGS)})")
     if "service" not in options.configs:
         parser.error("--configs must include service")
+    if CONTROL in options.configs:
+        parser.error(f"--configs: {CONTROL} is added by --scale itself")
     return options, args
 
 

@@ -1,14 +1,15 @@
 """The two kinds of run: every configuration on one database, and the list endpoint vs organisation count."""
 
+import contextlib
 import datetime
 from pathlib import Path
 
 from checks import check_semantics, detail_keys
 from common import BENCH_DIR, RESULTS_DIR, Options, log
 from databases import Database, environment, read_keys, seed, wrk_keys_file
-from load import measure, summarise
+from load import against_control, measure, summarise
 from profiling import profile
-from servers import Server, start_servers, stop_all
+from servers import CONTROL, Server, start_servers, stop_all
 
 
 def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: str) -> dict:
@@ -31,7 +32,7 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
         semantics = check_semantics(servers, keys)
         if not semantics["equal"]:
             log(f"  warning: the reference answers differently: {semantics['differences']}")
-        runs = measure(servers, files, options, options.rounds, db_kind)
+        runs = measure(servers, {name: files for name in servers}, options, options.rounds, db_kind)
         result = {
             "database": db_kind,
             "database_version": getattr(db, "server_version", _sqlite_version()),
@@ -66,25 +67,35 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
 
 
 def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
-    """Latency vs organisation count: seed up to each count in turn, restart the servers, measure."""
-    dir_ = workdir / "scale"
-    dir_.mkdir()
-    db = Database("postgresql", dir_, options.pg_url, options.keep)
-    points = []
-    try:
-        env = environment(db, dir_, options, secret_key)
-        keys_file = dir_ / "keys.tsv"
-        seeded = 0
+    """Latency vs organisation count: seed up to each count in turn, restart the servers, measure them in the same
+    rounds as the control (the service over a second database that stays at the smallest count)."""
+    with contextlib.ExitStack() as cleanup:
+        dirs = {name: workdir / name for name in ("scale", "control")}
+        dbs, envs, keys_files = {}, {}, {}
+        for name, dir_ in dirs.items():
+            dir_.mkdir()
+            dbs[name] = Database("postgresql", dir_, options.pg_url, options.keep)
+            cleanup.callback(dbs[name].drop)
+            envs[name], keys_files[name] = environment(dbs[name], dir_, options, secret_key), dir_ / "keys.tsv"
+        smallest = min(options.scale_counts)
+        log(f"== scale: the control, {smallest} organisations on PostgreSQL")
+        control_seconds = seed(envs["control"], smallest, keys_files["control"], dirs["control"])
+        dbs["control"].settle()
+        control_keys = read_keys(keys_files["control"])
+        control_file = wrk_keys_file(control_keys, options.max_wrk_keys, dirs["control"] / "wrk-list.tsv")
+        points, seeded = [], 0
         for count in sorted(options.scale_counts):
             log(f"== scale: {count} organisations on PostgreSQL")
-            seconds = seed(env, count - seeded, keys_file, dir_)
+            seconds = seed(envs["scale"], count - seeded, keys_files["scale"], dirs["scale"])
             log(f"  seed-demo: {count - seeded} more organisations in {seconds:.1f} s")
             seeded = count
-            db.settle()
-            keys = read_keys(keys_file)
-            servers = start_servers(options, env, dir_, keys[0])
+            dbs["scale"].settle()
+            keys = read_keys(keys_files["scale"])
+            servers = start_servers(options, envs["scale"], dirs["scale"], keys[0])
             try:
-                files = {"list": wrk_keys_file(keys, options.max_wrk_keys, dir_ / "wrk-list.tsv")}
+                servers |= start_servers(options, envs["control"], dirs["control"], control_keys[0], (CONTROL,))
+                scale_file = wrk_keys_file(keys, options.max_wrk_keys, dirs["scale"] / "wrk-list.tsv")
+                files = {name: {"list": control_file if name == CONTROL else scale_file} for name in servers}
                 runs = measure(servers, files, options, options.rounds, f"{count:>9}")
                 points.append(
                     {
@@ -96,13 +107,17 @@ def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
                         },
                         "runs": runs,
                         "summary": summarise(runs, ("list",), list(servers)),
+                        "against_control": against_control(runs, CONTROL),
                     }
                 )
             finally:
                 stop_all(servers)
-        return {"database": "postgresql", "database_version": db.server_version, "points": points}
-    finally:
-        db.drop()
+        return {
+            "database": "postgresql",
+            "database_version": dbs["scale"].server_version,
+            "control": {"organisations": smallest, "seed_seconds": round(control_seconds, 2)},
+            "points": points,
+        }
 
 
 def _display_command(command: list[str]) -> str:

@@ -26,6 +26,7 @@ class Config:
     env: tuple[tuple[str, str], ...] = ()  # settings of this configuration's own
 
 
+CONTROL = "service-control"
 CONFIGS = {
     "service": Config("service", "service (serve --workers 1)", False),
     # What the fast path (handlers/inline.py) buys: the same service on connexion's stock path.
@@ -34,6 +35,9 @@ CONFIGS = {
     "service-no-key-cache": Config(
         "service-no-key-cache", "service, WC_API_KEY_CACHE_SECONDS=0", False, (("WC_API_KEY_CACHE_SECONDS", "0"),)
     ),
+    # --scale adds it: the service over a database that stays at the smallest count, measured in the same rounds
+    # as the others at every count, so that the machine's drift between counts shows up as drift.
+    CONTROL: Config(CONTROL, "service over a fixed database of the smallest count (the control)", False),
     "reference-sync": Config("reference-sync", "Flask + peewee, gunicorn sync", True),
     "reference-gthread": Config("reference-gthread", "Flask + peewee, gunicorn gthread", True),
 }
@@ -174,9 +178,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_servers(options: Options, env: dict[str, str], workdir: Path, probe: tuple[int, str]) -> dict[str, Server]:
+def start_servers(
+    options: Options, env: dict[str, str], workdir: Path, probe: tuple[int, str], configs: tuple[str, ...] = ()
+) -> dict[str, Server]:
+    """The servers of `configs` (default: options.configs) over the database of `env`, probed with `probe`."""
     servers = {}
-    for name in options.configs:
+    for name in configs or options.configs:
         config, port = CONFIGS[name], free_port()
         command = server_command(config, port, options)
         servers[name] = Server(config, command, {**env, **dict(config.env)}, port, workdir / f"{name}.log")

@@ -1,5 +1,6 @@
 """The benchmark's smoke mode runs end to end (a few seconds, sane numbers); the figures live in docs/."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -28,11 +29,32 @@ def test_bench__smoke_mode__runs_end_to_end(tmp_path):
     assert (tmp_path / "smoke.json").stat().st_size > 0
 
 
+def test_bench__scale_mode__measures_every_count_against_the_control(tmp_path):
+    pg_url = os.environ.get("WC_TEST_DATABASE_URL", "")
+    if not pg_url.startswith("postgresql") or shutil.which("wrk") is None:
+        pytest.skip("--scale needs PostgreSQL (WC_TEST_DATABASE_URL) and wrk")
+    arguments = ["--scale", "--scale-counts", "20,40", "--rounds", "2", "--duration", "1", "--warmup", "0"]
+    arguments += ["--startups", "1", "--rsa-key-bits", "2048", "--pg-url", pg_url, "--output", str(tmp_path / "s.json")]
+
+    done = subprocess.run([sys.executable, str(BENCH), *arguments], capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    scale = json.loads((tmp_path / "s.json").read_text())["scale"]
+    assert scale["control"]["organisations"] == 20
+    assert [point["organisations"] for point in scale["points"]] == [20, 40]
+    for point in scale["points"]:
+        assert sorted(point["servers"]) == ["reference-gthread", "service", "service-control", "service-no-key-cache"]
+        assert sorted(point["against_control"]) == ["reference-gthread", "service", "service-no-key-cache"]
+        for ratio in point["against_control"].values():
+            assert len(ratio["per_round"]) == 2 and ratio["median"] > 0
+
+
 @pytest.mark.parametrize(
     ("arguments", "error"),
     [
         (["--scale", "--db", "sqlite"], "--scale runs on PostgreSQL only"),
         (["--db", "mysql"], "--db takes sqlite, postgresql or both, not 'mysql'"),
+        (["--configs", "service,service-control"], "--configs: service-control is added by --scale itself"),
     ],
 )
 def test_bench__database_it_cannot_run__is_refused_before_anything_runs(arguments, error):
