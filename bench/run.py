@@ -64,7 +64,8 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     parser.add_argument(
         "--configs",
         default=None,
-        help="service,reference-sync,reference-gthread (default; --scale: service,reference-gthread)",
+        help="service,service-stock,reference-sync,reference-gthread (default; --scale: "
+        "service,service-no-key-cache,reference-gthread, and the control)",
     )
     parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 5; --smoke 1)")
     parser.add_argument(
