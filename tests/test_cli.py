@@ -210,28 +210,29 @@ def test_launch__objects_for_life__made_with_the_collector_paused_then_frozen(un
     assert gc.get_freeze_count() >= frozen_before + len(made)
 
 
+def printed_after_load_cli(code: str, env: dict[str, str] | None = None) -> list[str]:
+    """The lines `code` prints in a fresh interpreter, run after launch.load_cli() (and `import sys`)."""
+    probe = "import sys; from warehouse_connections import launch; launch.load_cli(); " + code
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.splitlines()
+
+
 def test_launch__requests__is_loaded_on_first_use_only():
-    probe = (
-        "import sys; from warehouse_connections import launch; launch.load_cli(); "
+    printed = printed_after_load_cli(
         "print('urllib3' in sys.modules); import requests; print(requests.codes.ok, 'urllib3' in sys.modules)"
     )
 
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-
-    assert result.stdout.split() == ["False", "200", "True"]
+    assert printed == ["False", "200 True"]
 
 
 def test_launch__test_client_and_httpx__are_loaded_on_first_use_only():
-    probe = (
-        "import sys; from warehouse_connections import launch; launch.load_cli(); "
+    printed = printed_after_load_cli(
         "print('starlette.testclient' in sys.modules, 'httpx._client' in sys.modules); "
         "import connexion; client = connexion.FlaskApp('probe').test_client(); "
         "print(type(client).__module__, client.get('/nowhere').status_code, 'httpx._client' in sys.modules)"
     )
 
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-
-    assert result.stdout.splitlines() == ["False False", "starlette.testclient 404 True"]
+    assert printed == ["False False", "starlette.testclient 404 True"]
 
 
 @pytest.fixture
@@ -266,16 +267,13 @@ def test_cli__serve_several_workers__has_each_worker_build_its_own_app(
 
 
 def test_launch__rsa_key_code__is_loaded_when_the_first_key_is_made():
-    probe = (
-        "import sys; from warehouse_connections import launch; launch.load_cli(); "
+    printed = printed_after_load_cli(
         "import handlers.warehouse_connections; rsa = 'cryptography.hazmat.primitives.asymmetric.rsa'; "
         "print(rsa in sys.modules); "
         "from warehouses import key_pair; key_pair.generate(2048); print(rsa in sys.modules)"
     )
 
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-
-    assert result.stdout.split() == ["False", "True"]
+    assert printed == ["False", "True"]
 
 
 @pytest.mark.parametrize(
@@ -283,19 +281,11 @@ def test_launch__rsa_key_code__is_loaded_when_the_first_key_is_made():
     [("sqlite:///var/wc.sqlite3", "False None"), ("", "False None"), ("postgresql://db.invalid/wc", "True psycopg")],
 )
 def test_launch__postgresql_driver__is_loaded_only_for_a_postgresql_database_url(database_url, loaded):
-    probe = (
-        "import sys; from warehouse_connections import launch; launch.load_cli(); import peewee; "
-        "print('psycopg' in sys.modules, getattr(peewee.psycopg, '__name__', None)); "
-        "import psycopg; print(psycopg.__name__)"
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
+    printed = printed_after_load_cli(
+        "import peewee; print('psycopg' in sys.modules, getattr(peewee.psycopg, '__name__', None)); "
+        "import psycopg; print(psycopg.__name__)",
         env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=True,
     )
 
     # Hidden only while the CLI loads: an import after it finds the driver.
-    assert result.stdout.splitlines() == [loaded, "psycopg"]
+    assert printed == [loaded, "psycopg"]
