@@ -93,12 +93,15 @@ def figures_section(latest: dict[str, tuple[dict, dict]]) -> list[str]:
                 )
         lines += [
             "",
-            "| server | command | first 200 after start | RSS of the worker (peak) | RSS of all its processes |",
+            "| server | command | first 200 after start (fastest) | RSS of the worker (peak) "
+            "| RSS of all its processes |",
             "|---|---|---|---|---|",
         ]
         for config, server in db["servers"].items():
+            # The machine's drift only ever slows a start: the fastest shows what the code needs.
+            fastest = min(server.get("startup_samples_s") or [server["startup_s"]])
             lines.append(
-                f"| {config} | `{_strip_port(server['command'])}` | {server['startup_s']:.2f} s "
+                f"| {config} | `{_strip_port(server['command'])}` | {server['startup_s']:.2f} s ({fastest:.2f}) "
                 f"| {server['rss_mib']:.1f} MiB ({server['peak_rss_mib']:.1f}) | {server['tree_rss_mib']:.1f} MiB |"
             )
         lines += [""]
