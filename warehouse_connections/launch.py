@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 # Imported by a dependency, unused while the service runs: loaded on first use instead of at start-up.
 # connexion imports requests only to fetch remote $refs, and our spec has none (~100 modules, ~60 ms); httpx only
-# for OAuth token introspection, and our API keys are checked here.
+# to introspect OAuth tokens, and the service checks its own API keys.
 DEFERRED_MODULES = frozenset({"requests", "httpx"})
 
 # Imported by a dependency with `from module import name` (which a deferred module would load at once), for
