@@ -163,7 +163,8 @@ def scale_section(result: dict) -> list[str]:
             )
         if control and p50s:
             changes = ", ".join(
-                f"{change:+.1f} % at {count:,}" for count, change in _controlled_changes(points, config)[1:]
+                f"{change:+.1f} % at {count:,}"
+                for count, change in list(_controlled_changes(points, config).items())[1:]
             )
             lines.append(f"- {config} p50 over the control's, against the smallest count: {changes}.")
     lines += [
@@ -188,6 +189,8 @@ def _scale_table(points: list[dict]) -> list[str]:
         header += " p50 / control | that vs the smallest count |"
     lines = [header + " first 200 | RSS | seed-demo |", "|---" * (header.count("|") + 2) + "|"]
     base: dict[str, float] = {}
+    configs = points[0]["summary"]["endpoints"]["list"] if controlled else {}
+    changes = {config: _controlled_changes(points, config) for config in configs}
     for point in points:
         for config, s in point["summary"]["endpoints"]["list"].items():
             base.setdefault(config, s["p50_ms"])
@@ -199,7 +202,7 @@ def _scale_table(points: list[dict]) -> list[str]:
             )
             if controlled:
                 ratio = point["against_control"].get(config)
-                change = dict(_controlled_changes(points, config)).get(point["organisations"])
+                change = changes.get(config, {}).get(point["organisations"])
                 row += f" {ratio['median']:.3f} | {change:+.1f} % |" if ratio else " | |"
             lines.append(
                 f"{row} {server['startup_s']:.2f} s | {server['rss_mib']:.1f} MiB "
@@ -208,11 +211,11 @@ def _scale_table(points: list[dict]) -> list[str]:
     return lines
 
 
-def _controlled_changes(points: list[dict], config: str) -> list[tuple[int, float]]:
-    """Per count, the change in `config`'s p50 over the control's since the smallest count, in per cent."""
+def _controlled_changes(points: list[dict], config: str) -> dict[int, float]:
+    """By count, the change in `config`'s p50 over the control's since the smallest count, in per cent."""
     ratios = [(p["organisations"], p.get("against_control", {}).get(config)) for p in points]
     ratios = [(count, ratio["median"]) for count, ratio in ratios if ratio]
-    return [(count, 100 * (ratio / ratios[0][1] - 1)) for count, ratio in ratios]
+    return {count: 100 * (ratio / ratios[0][1] - 1) for count, ratio in ratios}
 
 
 def profile_section(profiles: list[tuple[str, dict]]) -> list[str]:
