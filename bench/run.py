@@ -17,6 +17,8 @@ order rotates every round) so that drift on the machine hits them alike. The rat
 requests per second over the better reference deployment's in the same round. --scale also measures, in
 the same rounds at every count, the control: the service over a second database that stays at the smallest
 count; each configuration's p50 over the control's in the same round is what drift on the machine cannot move.
+At every count, wrk draws from as many organisations as at the smallest (a sample of the whole table), so that
+only the table grows and the API-key cache hits as often at every count.
 
 Needs `wrk` (Debian: `apt-get install -y wrk`), `gunicorn` (the reference), `py-spy` (the profile, optional),
 `matplotlib` (only for --write-docs) and, for PostgreSQL, a server (`--pg-url`, a role that may create

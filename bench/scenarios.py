@@ -82,7 +82,11 @@ def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
         control_seconds = seed(envs["control"], smallest, keys_files["control"], dirs["control"])
         dbs["control"].settle()
         control_keys = read_keys(keys_files["control"])
-        control_file = wrk_keys_file(control_keys, options.max_wrk_keys, dirs["control"] / "wrk-list.tsv")
+        # At every count wrk draws from as many organisations as at the smallest, sampled from the whole table: what
+        # grows is the table, not the traffic's working set, so the key cache hits as often at every count (and
+        # service-no-key-cache, which looks every key up, shows the path of the misses).
+        working_set = min(smallest, options.max_wrk_keys)
+        control_file = wrk_keys_file(control_keys, working_set, dirs["control"] / "wrk-list.tsv")
         points, seeded = [], 0
         for count in sorted(options.scale_counts):
             log(f"== scale: {count} organisations on PostgreSQL")
@@ -94,7 +98,7 @@ def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
             servers = start_servers(options, envs["scale"], dirs["scale"], keys[0])
             try:
                 servers |= start_servers(options, envs["control"], dirs["control"], control_keys[0], (CONTROL,))
-                scale_file = wrk_keys_file(keys, options.max_wrk_keys, dirs["scale"] / "wrk-list.tsv")
+                scale_file = wrk_keys_file(keys, working_set, dirs["scale"] / "wrk-list.tsv")
                 files = {name: {"list": control_file if name == CONTROL else scale_file} for name in servers}
                 runs = measure(servers, files, options, options.rounds, f"{count:>9}")
                 points.append(
@@ -102,6 +106,7 @@ def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
                         "organisations": count,
                         "seed_seconds": round(seconds, 2),
                         "seeded_organisations": count - (points[-1]["organisations"] if points else 0),
+                        "wrk_organisations": _lines(scale_file),
                         "servers": {
                             name: {"startup_s": round(s.startup_s, 3), **s.memory()} for name, s in servers.items()
                         },
@@ -115,9 +120,17 @@ def scale_database(options: Options, workdir: Path, secret_key: str) -> dict:
         return {
             "database": "postgresql",
             "database_version": dbs["scale"].server_version,
-            "control": {"organisations": smallest, "seed_seconds": round(control_seconds, 2)},
+            "control": {
+                "organisations": smallest,
+                "seed_seconds": round(control_seconds, 2),
+                "wrk_organisations": _lines(control_file),
+            },
             "points": points,
         }
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines())
 
 
 def _display_command(command: list[str]) -> str:

@@ -40,8 +40,10 @@ def test_bench__scale_mode__measures_every_count_against_the_control(tmp_path):
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     scale = json.loads((tmp_path / "s.json").read_text())["scale"]
-    assert scale["control"]["organisations"] == 20
+    assert (scale["control"]["organisations"], scale["control"]["wrk_organisations"]) == (20, 20)
     assert [point["organisations"] for point in scale["points"]] == [20, 40]
+    # Only the table grows: wrk draws from as many organisations at 40 as at 20.
+    assert [point["wrk_organisations"] for point in scale["points"]] == [20, 20]
     for point in scale["points"]:
         assert sorted(point["servers"]) == ["reference-gthread", "service", "service-control", "service-no-key-cache"]
         assert sorted(point["against_control"]) == ["reference-gthread", "service", "service-no-key-cache"]
