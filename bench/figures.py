@@ -169,26 +169,16 @@ def scale_section(result: dict) -> list[str]:
             )
             lines.append(f"- {config} p50 over the control's, against the smallest count: {changes}.")
     working_set = control.get("wrk_organisations") if control else None
-    if working_set:
-        cache = (
+    if working_set:  # older results drew from every organisation, up to --max-wrk-keys
+        lines += [
+            "",
             f"At every count wrk draws from {working_set:,} organisations, a uniform sample of the whole table, "
             "as at the smallest count: what grows is the table, not the number of organisations the traffic "
             "touches, so **service**'s API-key cache (5 s, its default) hits as often at every count. "
             "**service-no-key-cache** looks every key up, the path of traffic spread over more organisations than "
-            "recur within 5 s; **reference-gthread** has no cache."
-        )
-    else:  # runs before the working set was held: wrk drew from every organisation, up to --max-wrk-keys
-        cache = (
-            "**service** runs with the API-key cache at its default (5 s), whose hit rate is high while wrk's keys "
-            "are few enough to recur within 5 s and near zero when they are many; **service-no-key-cache** looks "
-            "every key up at every count, so the cache does not enter its figures; **reference-gthread** has no "
-            "cache and shows how the machine and PostgreSQL themselves move with the count. The control has the "
-            "smallest count's keys, so its own hit rate stays high: a cached configuration's p50 over the "
-            "control's also rises by what the hits it no longer gets would have saved."
-        )
+            "recur within 5 s; **reference-gthread** has no cache.",
+        ]
     lines += [
-        "",
-        cache,
         "",
         f"![Latency vs organisation count](performance/{plot_scale(result).name})",
         "",

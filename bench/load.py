@@ -127,13 +127,15 @@ def summarise(runs: list[dict], endpoints: tuple[str, ...], configs: list[str]) 
 def against_control(runs: list[dict], control: str) -> dict:
     """Per configuration, its list p50 over the control's in the same round (the median of the rounds): drift of
     the machine between rounds and between counts moves both, and cancels out."""
+    p50s: dict[int, dict[str, float]] = {}  # by round, by configuration
+    for run in runs:
+        if run["endpoint"] == "list":
+            p50s.setdefault(run["round"], {})[run["config"]] = run["p50_ms"]
     ratios = {}
     for name in sorted({r["config"] for r in runs} - {control}):
-        per_round = []
-        for number in sorted({r["round"] for r in runs}):
-            p50 = {r["config"]: r["p50_ms"] for r in runs if r["round"] == number and r["endpoint"] == "list"}
-            if name in p50 and p50.get(control):
-                per_round.append(round(p50[name] / p50[control], 3))
+        per_round = [
+            round(p50[name] / p50[control], 3) for _, p50 in sorted(p50s.items()) if name in p50 and p50.get(control)
+        ]
         if per_round:
             ratios[name] = {"median": round(statistics.median(per_round), 3), "per_round": per_round}
     return ratios
