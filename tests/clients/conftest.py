@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.snowflake_emulator import SnowflakeEmulator
+from tests.snowflake import SnowflakeEmulator
 
 # Set where the tools are part of the environment (the `clients` tox env, CI): a missing one fails the
 # test there instead of skipping it.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from models import WarehouseConnection, database
-from tests.snowflake_emulator import account_locator
+from tests.snowflake import account_locator
 
 pytestmark = pytest.mark.fuzz
 

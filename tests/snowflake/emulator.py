@@ -1,0 +1,147 @@
+"""Loopback emulator of the Snowflake HTTP API, driven by the real snowflake-connector-python 5.x.
+
+fakesnow patches the 4.x Python internals and cannot intercept the 5.x Rust core, so this module
+speaks the wire protocol instead. Point the connector at it with
+``connect(..., **emulator.connect_kwargs())`` (host/port/protocol="http").
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.snowflake.keys import account_locator, resolve_public_key
+from tests.snowflake.login import answer_login
+from tests.snowflake.queries import answer_query, unquote_identifier
+from tests.snowflake.wire import ok
+
+
+class SnowflakeEmulator:
+    """Threaded HTTP server on 127.0.0.1 answering login, query, logout and telemetry requests."""
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        # None, or how login misbehaves: "reject_jwt" (390144 even for the right key), "http_403",
+        # "http_503", or "hang" (no answer until stop()). A missing stage is just one never added.
+        self.failure: str | None = None
+        # Seconds every login waits before it is answered: a slow account, for races with the API.
+        self.login_delay = 0.0
+        # For users nobody registered: (account locator, USER) -> base64 public key or None. Lets a fuzzer's
+        # connections, made on the fly, authenticate as if their setup scripts had run.
+        self.resolve_user: Callable[[str, str], str | None] | None = None
+        # Every stage exists, on every account: for the same fuzzer.
+        self.every_stage_exists = False
+        # One dict per request: method, path, query params and, where relevant, login data or SQL.
+        self.requests: list[dict[str, Any]] = []
+        self._users: dict[tuple[str, str], rsa.RSAPublicKey] = {}
+        self._stages: set[tuple[str, str, str]] = set()
+        self._sessions: dict[str, dict[str, Any]] = {}
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer((self.host, 0), _make_handler(self))
+        # Daemon request threads: a hung request must never block interpreter exit or server_close().
+        self._server.daemon_threads = True
+        # A short poll interval keeps stop() (and so each test's teardown) fast.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="snowflake-emulator", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """The connect() kwargs that route the connector to this emulator over plain HTTP."""
+        return {"host": self.host, "port": self.port, "protocol": "http"}
+
+    def start(self) -> SnowflakeEmulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases "hang" handlers
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SnowflakeEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def register_user(self, account_identifier: str, user: str, public_key_b64: str) -> None:
+        """Like ``ALTER USER … SET RSA_PUBLIC_KEY='<base64 DER SubjectPublicKeyInfo>'``."""
+        key = serialization.load_der_public_key(base64.b64decode("".join(public_key_b64.split())))
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("Snowflake key-pair authentication needs an RSA public key")
+        self._users[(account_locator(account_identifier), user.upper())] = key
+
+    def add_stage(self, database: str, schema: str, stage: str) -> None:
+        self._stages.add((unquote_identifier(database), unquote_identifier(schema), unquote_identifier(stage)))
+
+    def paths(self) -> list[str]:
+        return [entry["path"] for entry in self.requests]
+
+    def _public_key(self, account: str, user: str) -> rsa.RSAPublicKey | None:
+        """The key of (account locator, USER): a registered one, else what resolve_user gives."""
+        return self._users.get((account, user)) or resolve_public_key(self.resolve_user, account, user)
+
+
+def _make_handler(emulator: SnowflakeEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            params = {key: values[0] for key, values in parse_qs(url.query).items()}
+            # Each handler annotates its own entry: requests (e.g. telemetry and a query) can overlap.
+            entry = {"method": self.command, "path": url.path, "params": params}
+            emulator.requests.append(entry)
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("Content-Encoding", "").lower() == "gzip":
+                raw = gzip.decompress(raw)
+            body = json.loads(raw or b"{}")
+            auth = re.fullmatch(r'Snowflake Token="(.*)"', self.headers.get("Authorization", ""))
+            token = auth.group(1) if auth else None
+            status: int
+            payload: dict[str, Any] | None
+            if url.path == "/session/v1/login-request":
+                status, payload = answer_login(emulator, entry, body)
+            elif url.path == "/queries/v1/query-request":
+                status, payload = 200, answer_query(emulator, entry, token, body)
+            elif url.path == "/session" and params.get("delete") == "true":
+                emulator._sessions.pop(token or "", None)
+                status, payload = 200, ok()
+            elif url.path == "/telemetry/send":
+                status, payload = 200, ok()
+            else:
+                status, payload = 404, None
+            if status == 0:
+                return
+            if payload is None:  # what a load balancer/proxy in front of Snowflake sends
+                self.send_error(status)
+                return
+            out = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the requests list is the log; stderr noise would only clutter pytest output
+
+    return Handler
