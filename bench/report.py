@@ -80,7 +80,7 @@ def _method_section(result: dict) -> list[str]:
         "response validation off (its production default);",
         "   - **service-stock**: the same with `WC_FAST_PATH=off`: every request on connexion's stock path (a2wsgi's "
         "thread pool, connexion's per-request decorator, signature and validator building), to show what the fast "
-        "path (`handlers/inline.py`) buys;",
+        "path (`warehouse_connections/web/fast_path.py`) buys;",
         "   - **reference-sync**: `bench/reference_app.py`, the same two reads written by hand with Flask and peewee "
         "(`FlaskDB`, peewee's connection pool as it comes, which pings PostgreSQL at every check-out, the key found "
         "by its indexed prefix and its SHA-256 compared, the organisation matched, `jsonify`), under gunicorn's "

@@ -29,7 +29,7 @@ class Config:
 CONTROL = "service-control"
 CONFIGS = {
     "service": Config("service", "service (serve --workers 1)", False),
-    # What the fast path (handlers/inline.py) buys: the same service on connexion's stock path.
+    # What the fast path (warehouse_connections/web/fast_path.py) buys: the same service on connexion's stock path.
     "service-stock": Config("service-stock", "service, WC_FAST_PATH=off", False, (("WC_FAST_PATH", "off"),)),
     # Every key looked up in the database: how the database path alone scales with the organisation count.
     "service-no-key-cache": Config(

@@ -1,48 +1,13 @@
 """Who is calling, and may they touch this organisation: the spec's `ApiKey` scheme."""
 
-import time
-from collections import OrderedDict
-
 from connexion.exceptions import ProblemException, Unauthorized
 
-from handlers import inline
 from models import ApiKey, database
 from models.api_key import ActiveKey, hash_key
+from warehouse_connections.web import app_state
 
 SCHEME = "api-key"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class CallerCache:
-    """Recently seen keys (by their hash) and who they belong to, for `seconds`.
-
-    Each dashboard page load is one API call; without this, each is two database round trips. The price:
-    a revoked key keeps working in a worker for up to `seconds` (WC_API_KEY_CACHE_SECONDS).
-    """
-
-    # Bounds the memory: beyond it the least recently stored key goes.
-    MAX_ENTRIES = 10_000
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._entries: OrderedDict[str, tuple[float, ActiveKey | None]] = OrderedDict()
-
-    def get(self, digest: str) -> ActiveKey | None | bool:
-        """The caller (None: no such key), or False when not cached."""
-        entry = self._entries.get(digest)
-        if entry is None or entry[0] <= time.monotonic():
-            return False
-        return entry[1]
-
-    def put(self, digest: str, caller: ActiveKey | None) -> None:
-        self._entries[digest] = (time.monotonic() + self.seconds, caller)
-        self._entries.move_to_end(digest)
-        if len(self._entries) > self.MAX_ENTRIES:
-            self._entries.popitem(last=False)
-
-
-# Set by the app factory from the settings; only the event loop's thread touches it.
-callers = CallerCache(seconds=0)
 
 
 async def authenticate(apikey: str, request) -> dict:
@@ -54,12 +19,12 @@ async def authenticate(apikey: str, request) -> dict:
     key = key.strip()
     if scheme.lower() != SCHEME or not key:
         raise Unauthorized(detail="The Authorization header must be 'Api-Key <key>'.")
+    state = app_state.of_request(request.scope)
     digest = hash_key(key)
-    caller = callers.get(digest)
+    caller = state.callers.get(digest)
     if caller is False:
-        # On the event loop for the inline reads (handlers.inline), in a worker thread otherwise.
-        caller = await inline.call(request.scope, _find_caller, key)
-        callers.put(digest, caller)
+        caller = await state.run_blocking(request.scope, _find_caller, key)
+        state.callers.put(digest, caller)
     if caller is None:
         raise Unauthorized(detail="The API key is unknown or revoked.")
     _authorise(caller, request)

@@ -2,12 +2,11 @@
 
 import logging
 
-from flask import Response
 from peewee import PeeweeException
 
-from handlers import json_response
-from handlers.problems import RETRY_AFTER_SECONDS
 from models.storage import pending_migrations
+from warehouse_connections.web.problems import RETRY_AFTER_SECONDS
+from warehouse_connections.web.responses import json_response, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +26,5 @@ def ready():
     return json_response({"status": "ready"})
 
 
-def _not_ready(detail: str) -> Response:
-    response = json_response(
-        {"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": detail},
-        503,
-        {"Retry-After": RETRY_AFTER_SECONDS},
-    )
-    response.mimetype = "application/problem+json"
-    return response
+def _not_ready(detail: str):
+    return problem_response(503, "Service Unavailable", detail, {"Retry-After": RETRY_AFTER_SECONDS})

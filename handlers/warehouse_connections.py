@@ -2,33 +2,37 @@
 
 from flask import Response, request
 
-from handlers import current_settings, json_response
-from warehouse_connections import connections
+from warehouse_connections.web import app_state, representations
+from warehouse_connections.web.responses import json_response
+from warehouses import connections
 
 
 def list_connections(organisation_pk: int):
-    return json_response(connections.list_for_api(organisation_pk))
+    return json_response(
+        [representations.connection(view) for view in connections.list_for_organisation(organisation_pk)]
+    )
 
 
 def get_connection(organisation_pk: int, id: str):
-    return json_response(connections.get_for_api(organisation_pk, id))
+    return json_response(representations.connection(connections.get(organisation_pk, id)))
 
 
 def create_connection(organisation_pk: int, body: dict):
-    connection = connections.create(organisation_pk, body, key_bits=current_settings().rsa_key_bits)
-    return json_response(connection.to_api(), 201, {"Location": f"{request.path}{connection.id}/"})
+    view = connections.create(organisation_pk, body, key_bits=app_state.current().settings.rsa_key_bits)
+    return json_response(representations.connection(view), 201, {"Location": f"{request.path}{view.id}/"})
 
 
 def update_connection(organisation_pk: int, id: str, body: dict):
-    return json_response(connections.replace(organisation_pk, id, body).to_api())
+    return json_response(representations.connection(connections.replace(organisation_pk, id, body)))
 
 
 def patch_connection(organisation_pk: int, id: str, body: dict):
-    return json_response(connections.patch(organisation_pk, id, body).to_api())
+    return json_response(representations.connection(connections.patch(organisation_pk, id, body)))
 
 
 def test_connection(organisation_pk: int, id: str, body: dict | None = None):
-    return json_response(connections.run_test(organisation_pk, id, current_settings()).to_api())
+    result = connections.run_test(organisation_pk, id, app_state.current().settings)
+    return json_response(representations.test_result(result))
 
 
 def delete_connection(organisation_pk: int, id: str):

@@ -10,7 +10,9 @@ from playhouse.postgres_ext import DateTimeTZField
 from models.base import BaseModel, PreparedQuery, database, utc_now
 from models.organisation import Organisation
 
-KEY_PATTERN = re.compile(r"wck_[A-Za-z0-9_-]{32,128}")
+KEY_PREFIX = "wck_"
+# Any key the service could have issued: anything else is unknown without a database round trip.
+KEY_PATTERN = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{32,128}}")
 # "wck_" and 8 more characters: enough to name a key in lists and logs, far too little to use it.
 PREFIX_LENGTH = 12
 
@@ -19,6 +21,11 @@ class ActiveKey(NamedTuple):
     organisation_id: int
     read_only: bool
     prefix: str
+
+
+def new_key() -> str:
+    """A new key: its prefix and 43 random URL-safe characters (32 bytes)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_key(key: str) -> str:
@@ -40,7 +47,7 @@ class ApiKey(BaseModel):
     def issue(cls, organisation_id: int, name: str, read_only: bool = False) -> tuple["ApiKey", str]:
         """Create a key; returns the row and the key, which exists nowhere else from now on."""
         for attempt in range(3):
-            key = "wck_" + secrets.token_urlsafe(32)
+            key = new_key()
             try:
                 with database.atomic():
                     row = cls.create(

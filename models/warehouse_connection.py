@@ -1,8 +1,9 @@
 import datetime
+import re
 import secrets
 import string
+from typing import NamedTuple
 
-import orjson
 from peewee import CharField, ForeignKeyField, IntegerField, TextField
 from playhouse.postgres_ext import DateTimeTZField
 
@@ -10,16 +11,28 @@ from models.base import BaseModel, PreparedQuery, utc_now
 from models.organisation import Organisation
 
 ID_ALPHABET = string.ascii_lowercase + string.digits
+ID_PREFIX = "wc_"
+ID_RANDOM_CHARACTERS = 20
+# Any id the service could have made (and the spec's pattern allows): anything else names no connection.
+ID_PATTERN = re.compile(rf"{ID_PREFIX}[{ID_ALPHABET}]{{16,60}}")
 
 
 def new_connection_id() -> str:
-    return "wc_" + "".join(secrets.choice(ID_ALPHABET) for _ in range(20))
+    return ID_PREFIX + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_RANDOM_CHARACTERS))
 
 
-def api_timestamp(value: datetime.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+class ConnectionView(NamedTuple):
+    """What the API shows of a connection: never a secret. `config` is the stored JSON text."""
+
+    id: str
+    type: str
+    status: str
+    config: str
+    public_key: str
+    setup_script: str
+    created_at: datetime.datetime
+    last_tested_at: datetime.datetime | None
+    last_error: str | None
 
 
 class WarehouseConnection(BaseModel):
@@ -41,22 +54,22 @@ class WarehouseConnection(BaseModel):
     # Bumped by every change of config, so a slow test can tell that the row moved under it.
     revision = IntegerField(default=1)
 
-    def to_api(self) -> dict:
-        return api_document(*(getattr(self, field.name) for field in API_COLUMNS))
+    def view(self) -> ConnectionView:
+        return ConnectionView(*(getattr(self, field.name) for field in VIEW_COLUMNS))
 
     @classmethod
-    def api_documents(cls, organisation_pk: int) -> list[dict]:
-        """The organisation's connections as the API returns them: the list endpoint's one query."""
-        return [api_document(*row) for row in _BY_ORGANISATION.rows(organisation_pk)]
+    def views(cls, organisation_pk: int) -> list[ConnectionView]:
+        """The organisation's connections: the list endpoint's one query."""
+        return [_view(row) for row in _BY_ORGANISATION.rows(organisation_pk)]
 
     @classmethod
-    def api_document_or_none(cls, organisation_pk: int, connection_id: str) -> dict | None:
+    def view_or_none(cls, organisation_pk: int, connection_id: str) -> ConnectionView | None:
         rows = _BY_ID.rows(connection_id, organisation_pk)
-        return api_document(*rows[0]) if rows else None
+        return _view(rows[0]) if rows else None
 
 
-# What the API returns of a connection, in api_document's argument order.
-API_COLUMNS = (
+# ConnectionView's columns, in its order.
+VIEW_COLUMNS = (
     WarehouseConnection.id,
     WarehouseConnection.type,
     WarehouseConnection.status,
@@ -69,28 +82,18 @@ API_COLUMNS = (
 )
 _timestamp_value = WarehouseConnection.created_at.python_value  # both timestamps are DateTimeTZFields
 _BY_ORGANISATION = PreparedQuery(
-    lambda: WarehouseConnection.select(*API_COLUMNS).where(WarehouseConnection.organisation == 0).tuples()
+    lambda: WarehouseConnection.select(*VIEW_COLUMNS).where(WarehouseConnection.organisation == 0).tuples()
 )
 _BY_ID = PreparedQuery(
     lambda: (
-        WarehouseConnection.select(*API_COLUMNS)
+        WarehouseConnection.select(*VIEW_COLUMNS)
         .where((WarehouseConnection.id == "") & (WarehouseConnection.organisation == 0))
         .tuples()
     )
 )
 
 
-def api_document(id, type, status, config, public_key, setup_script, created_at, last_tested_at, last_error) -> dict:
-    """A connection as the API returns it, for orjson; `config` is the stored JSON text, embedded unparsed."""
-    return {
-        "id": id,
-        "type": type,
-        "status": status,
-        "config": orjson.Fragment(config),
-        "public_key": public_key,
-        "setup_script": setup_script,
-        # A raw row has the database's own form of a timestamp (text on SQLite).
-        "created_at": api_timestamp(_timestamp_value(created_at)),
-        "last_tested_at": api_timestamp(_timestamp_value(last_tested_at)),
-        "last_error": last_error,
-    }
+def _view(row: tuple) -> ConnectionView:
+    # A raw row has the database's own form of a timestamp (text on SQLite).
+    *fields, created_at, last_tested_at, last_error = row
+    return ConnectionView(*fields, _timestamp_value(created_at), _timestamp_value(last_tested_at), last_error)

@@ -1,52 +1,34 @@
-"""Fixtures: one app per session on a temporary SQLite file, or on WC_TEST_DATABASE_URL (PostgreSQL)."""
+"""Fixtures: one app per session on a temporary SQLite file, or on WC_TEST_DATABASE_URL (PostgreSQL).
 
-import base64
+Helpers the tests share live in modules of their own (tests/examples.py, problems.py, processes.py).
+"""
+
 import dataclasses
 import datetime
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from handlers import auth, inline
-from models import ALL_MODELS, ApiKey, Organisation, WarehouseConnection, database
+from models import ALL_MODELS, Organisation, WarehouseConnection, database
 from models.storage import migrate
+from tests import leak_guard
+from tests.examples import SEED_CONFIG, issue_key
+from tests.processes import free_port, wait_until_up
 
 # The session fails if a status the spec documents was answered to no test (WC_REQUIRE_STATUS_COVERAGE).
 from tests.status_coverage import StatusRecorder, pytest_sessionfinish  # noqa: F401
 from warehouse_connections.app import connect_storage, create_app
 from warehouse_connections.settings import Settings
+from warehouse_connections.web.app_state import EXTENSION, AppState
 from warehouses import key_pair
 
 # The Snowflake emulator's fixtures: snowflake_emulator, closed_snowflake_url.
-pytest_plugins = ["tests.snowflake_emulator"]
-
-# Every API operation as (method, path below the organisation's list URL), with a fixed example id.
-API_OPERATIONS = [
-    ("GET", ""),
-    ("POST", ""),
-    ("GET", "wc_abc123def456ghi7/"),
-    ("PUT", "wc_abc123def456ghi7/"),
-    ("PATCH", "wc_abc123def456ghi7/"),
-    ("DELETE", "wc_abc123def456ghi7/"),
-    ("POST", "wc_abc123def456ghi7/test/"),
-]
-
-SEED_CONFIG = {
-    "account_identifier": "xy12345.us-east-1",
-    "warehouse": "COMPUTE_WH",
-    "database": "FLAGSMITH",
-    "schema": "ANALYTICS",
-    "role": "FLAGSMITH_LOADER",
-    "user": "FLAGSMITH_SERVICE",
-}
+pytest_plugins = ["tests.snowflake.fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -79,22 +61,10 @@ def server_env(settings) -> dict[str, str]:
     }
 
 
-# Every private key the suite generates, as fragments that would show if one leaked.
-generated_private_key_fragments: list[str] = []
-
-
 @pytest.fixture(scope="session", autouse=True)
 def record_generated_private_keys():
     generate = key_pair.generate
-
-    def generate_and_record(bits: int) -> key_pair.KeyPair:
-        keys = generate(bits)
-        der = keys.private_key_der
-        # From the middle of the key: its first bytes are a header every RSA key shares.
-        generated_private_key_fragments.extend([base64.b64encode(der).decode()[200:260], der.hex()[400:460]])
-        return keys
-
-    key_pair.generate = generate_and_record
+    key_pair.generate = lambda bits: leak_guard.record_private_key(generate(bits))
     yield
     key_pair.generate = generate
 
@@ -104,36 +74,23 @@ def app(settings):
     connect_storage(settings)
     app = create_app(settings, outer_middlewares=(StatusRecorder,))
     migrate()
-    app.app.after_request(_record_response_body)
+    app.app.after_request(leak_guard.record_response_body)
     return app
 
 
-response_bodies: list[str] = []
-
-
-def _record_response_body(response):
-    if not response.direct_passthrough:
-        response_bodies.append(response.get_data(as_text=True))
-    return response
+@pytest.fixture
+def app_state(app) -> AppState:
+    """The session app's own state: its settings, key cache and fast path."""
+    return app.app.extensions[EXTENSION]
 
 
 @pytest.fixture(autouse=True)
 def no_private_key_material_leaks(caplog):
     """No response body or log line of any test contains private key material."""
     caplog.set_level(logging.DEBUG)
-    response_bodies.clear()
+    leak_guard.response_bodies.clear()
     yield
-    logged = "\n".join(record.getMessage() for record in caplog.records)
-    for fragment in generated_private_key_fragments:
-        assert fragment not in logged
-        assert not any(fragment in body for body in response_bodies)
-
-
-@pytest.fixture
-def own_app_globals(monkeypatch):
-    """A second app in a test rebinds module state; put the session app's back afterwards."""
-    monkeypatch.setattr(inline, "_inline_ids", inline._inline_ids)
-    monkeypatch.setattr(auth, "callers", auth.callers)
+    leak_guard.assert_no_private_key_in("\n".join(record.getMessage() for record in caplog.records))
 
 
 @pytest.fixture(autouse=True)
@@ -154,34 +111,6 @@ def organisation(app) -> Organisation:
 def other_organisation(app) -> Organisation:
     with database.connection_context():
         return Organisation.create(name="Globex")
-
-
-def problem(status: int, title: str, detail: str) -> dict:
-    """An RFC 9457 body as the service writes it."""
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail}
-
-
-def assert_problem(response, status: int, title: str, detail: str, **extra) -> None:
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json() == {**problem(status, title, detail), **extra}
-
-
-def assert_database_unavailable(response) -> None:
-    """The 503 every API call answers while the database cannot be used."""
-    assert response.headers["retry-after"] == "5"
-    assert_problem(
-        response,
-        503,
-        "Service Unavailable",
-        "The database cannot be reached; try again shortly.",
-        request_id=response.headers["x-request-id"],
-    )
-
-
-def issue_key(organisation: Organisation, read_only: bool = False) -> str:
-    with database.connection_context():
-        return ApiKey.issue(organisation.id, "test key", read_only=read_only)[1]
 
 
 @pytest.fixture
@@ -227,11 +156,11 @@ def other_organisations_connection(other_organisation) -> WarehouseConnection:
 
 
 @pytest.fixture
-def point_snowflake_at(app, settings, monkeypatch):
+def point_snowflake_at(app_state, monkeypatch):
     """Makes the app's connection tests reach Snowflake at a URL (an emulator, a closed port)."""
 
     def point_at(url: str) -> None:
-        monkeypatch.setitem(app.app.config, "SETTINGS", dataclasses.replace(settings, snowflake_endpoint=url))
+        monkeypatch.setattr(app_state, "settings", dataclasses.replace(app_state.settings, snowflake_endpoint=url))
 
     return point_at
 
@@ -261,24 +190,6 @@ def connection(organisation) -> WarehouseConnection:
             last_tested_at=datetime.datetime(2026, 4, 17, 10, 5, tzinfo=datetime.UTC),
             last_error="JWT token is invalid.",
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, deadline_seconds: float = 20) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            httpx.get(url, timeout=5)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @pytest.fixture

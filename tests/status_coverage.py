@@ -8,9 +8,9 @@ import os
 
 import yaml
 
-from handlers.operations import METHODS, OperationIndex
 from openapi import SPEC_PATH
 from warehouse_connections.app import BASE_PATH
+from warehouse_connections.web.operations import METHODS, OperationIndex
 
 observed: set[tuple[str, int]] = set()
 

@@ -1,7 +1,8 @@
 import pytest
 
 from models import ApiKey, database
-from tests.conftest import issue_key, problem
+from tests.examples import issue_key
+from tests.problems import problem
 
 
 def test_auth__no_key__returns_401(anonymous_client, list_url):
@@ -69,11 +70,11 @@ def test_auth__stored_key__is_only_a_hash(api_key):
 
 
 def test_caller_cache__within_its_seconds__answers_without_the_database(monkeypatch):
-    from handlers.auth import CallerCache
     from models.api_key import ActiveKey
+    from warehouse_connections.web.caller_cache import CallerCache
 
     now = [100.0]
-    monkeypatch.setattr("handlers.auth.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("warehouse_connections.web.caller_cache.time.monotonic", lambda: now[0])
     cache = CallerCache(seconds=5)
     cache.put("digest", ActiveKey(7, False, "wck_abcdefgh"))
     cache.put("unknown", None)
@@ -113,8 +114,8 @@ def test_revoke__with_two_workers_caching_keys__stops_the_key_within_the_cache_s
 
 
 def test_caller_cache__full__forgets_the_oldest_key_only():
-    from handlers.auth import CallerCache
     from models.api_key import ActiveKey
+    from warehouse_connections.web.caller_cache import CallerCache
 
     cache = CallerCache(seconds=60)
     cache.MAX_ENTRIES = 2

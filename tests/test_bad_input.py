@@ -6,7 +6,8 @@ Run on SQLite and on PostgreSQL: PostgreSQL refuses NUL bytes and lone surrogate
 import pytest
 
 from models import Secret, WarehouseConnection, database
-from tests.conftest import API_OPERATIONS, assert_problem
+from tests.examples import API_OPERATIONS
+from tests.problems import assert_problem
 
 JSON = {"Content-Type": "application/json"}
 NOT_JSON = "The request body is not valid JSON"

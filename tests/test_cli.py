@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from models import ApiKey, Organisation, WarehouseConnection, database
-from tests.conftest import free_port, wait_until_up
-from warehouse_connections import cli, launch
+from tests.processes import free_port, wait_until_up
+from warehouse_connections import cli, launch, startup
 
 
 @pytest.fixture
@@ -198,10 +198,10 @@ def test_launch__runs_the_cli_with_the_garbage_collector_on(monkeypatch, unfroze
     assert gc.isenabled()
 
 
-def test_launch__objects_for_life__made_with_the_collector_paused_then_frozen(unfrozen):
+def test_startup__objects_for_life__made_with_the_collector_paused_then_frozen(unfrozen):
     frozen_before = gc.get_freeze_count()
 
-    with launch.objects_for_life():
+    with startup.objects_for_life():
         paused = not gc.isenabled()
         made = [[] for _ in range(1000)]
 
@@ -245,7 +245,7 @@ def uvicorn_runs(monkeypatch) -> list[tuple[object, dict]]:
 
 
 def test_cli__serve_one_worker__serves_the_app_built_in_this_process_without_websockets(
-    settings, organisation, uvicorn_runs, own_app_globals, unfrozen
+    settings, organisation, uvicorn_runs, unfrozen
 ):
     cli._serve(argparse.Namespace(host="127.0.0.1", port=8000, workers=1), settings)
 

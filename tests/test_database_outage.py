@@ -11,7 +11,8 @@ import pytest
 from peewee import OperationalError
 
 from models import ApiKey, Organisation, WarehouseConnection, database
-from tests.conftest import API_OPERATIONS, assert_database_unavailable
+from tests.examples import API_OPERATIONS
+from tests.problems import assert_database_unavailable
 
 BODIES = {
     "POST": {"type": "snowflake", "account_identifier": "xy12345"},

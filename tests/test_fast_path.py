@@ -1,4 +1,4 @@
-"""The fast path (handlers/inline.py): which operations run on the event loop, and its fallbacks."""
+"""The fast path (web/fast_path.py, on connexion_seam): which operations run on the event loop, and its fallbacks."""
 
 import dataclasses
 import inspect
@@ -14,20 +14,26 @@ from connexion.spec import Specification
 from jsonschema import Draft4Validator
 from peewee import OperationalError
 
-from handlers import auth, inline, json_response, warehouse_connections
+from handlers import warehouse_connections
 from models import ApiKey
-from tests.conftest import assert_database_unavailable
-from warehouse_connections import connections
+from tests.problems import assert_database_unavailable
 from warehouse_connections.app import create_app
 from warehouse_connections.settings import Settings
+from warehouse_connections.web import connexion_seam, fast_path
+from warehouse_connections.web.app_state import EXTENSION
+from warehouse_connections.web.responses import json_response
+from warehouses import connections
+
+# The app factory's warning when the fast path is off.
+FACTORY_LOGGER = "warehouse_connections.app"
 
 
 @pytest.fixture
-def handler_threads(monkeypatch) -> list[str]:
+def handler_threads(app_state, monkeypatch) -> list[str]:
     """The name of the thread each list, get or create call ran on; a2wsgi's pool threads are 'WSGI_…'."""
-    monkeypatch.setattr(inline, "_threads_until", 0.0)  # no database error of an earlier test counts
+    monkeypatch.setattr(app_state.fast_path, "threads_until", 0.0)  # no database error of an earlier test counts
     names = []
-    for name in ("list_for_api", "get_for_api", "create"):
+    for name in ("list_for_organisation", "get", "create"):
         original = getattr(connections, name)
 
         def recorded(*args, _original=original, **kwargs):
@@ -69,7 +75,7 @@ def test_inline__handlers_taking_only_their_path__get_it_without_connexions_argu
         "prep_kwargs",
         lambda request, **kwargs: parsed.append(request.method) or prep_kwargs(request, **kwargs),
     )
-    for name in ("list_for_api", "get_for_api"):
+    for name in ("list_for_organisation", "get"):
         original = getattr(connections, name)
         recorded = lambda *args, _original=original: received.append(args) or _original(*args)  # noqa: E731
         monkeypatch.setattr(connections, name, recorded)
@@ -85,9 +91,7 @@ def test_inline__handlers_taking_only_their_path__get_it_without_connexions_argu
     assert [type(value) for args in received for value in args] == [int, int, str]
 
 
-def test_inline__handler_taking_more_than_its_path__gets_connexions_arguments(
-    settings, api_key, list_url, own_app_globals, monkeypatch
-):
+def test_inline__handler_taking_more_than_its_path__gets_connexions_arguments(settings, api_key, list_url, monkeypatch):
     callers = []
 
     def list_connections(organisation_pk: int, token_info: dict):
@@ -103,29 +107,27 @@ def test_inline__handler_taking_more_than_its_path__gets_connexions_arguments(
     assert callers == [api_key[:12]]
 
 
-def test_inline__connexion_without_parameter_decorator_class__falls_back_with_a_warning(
-    settings, own_app_globals, monkeypatch, caplog
-):
+def test_inline__connexion_without_parameter_decorator_class__falls_back_with_a_warning(settings, monkeypatch, caplog):
     monkeypatch.setattr(WSGIDecorator, "_parameter_decorator_cls", None)
 
-    create_app(settings)
+    app = create_app(settings)
 
-    assert_fast_path_refused(caplog, "FlaskDecorator._parameter_decorator_cls is gone")
+    assert_fast_path_refused(app, caplog, "FlaskDecorator._parameter_decorator_cls is gone")
 
 
-def assert_fast_path_refused(caplog, reason: str) -> None:
-    assert inline._inline_ids == frozenset()
-    assert [r.getMessage() for r in caplog.records if r.name == "handlers.inline"] == [
+def assert_fast_path_refused(app, caplog, reason: str) -> None:
+    assert app.app.extensions[EXTENSION].fast_path.inline_ids == frozenset()
+    assert [r.getMessage() for r in caplog.records if r.name == FACTORY_LOGGER] == [
         f"fast path off, every request goes through connexion's stock path: {reason}"
     ]
 
 
 def test_inline__database_error__sends_inline_operations_to_threads_until_retry_after(
-    client, list_url, handler_threads, monkeypatch
+    client, list_url, app_state, handler_threads, monkeypatch
 ):
     now = [1000.0]
-    monkeypatch.setattr(inline.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(auth.callers, "seconds", 0)  # every request looks its key up
+    monkeypatch.setattr(fast_path.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(app_state.callers, "seconds", 0)  # every request looks its key up
     find_active = ApiKey.find_active.__func__
 
     def fails_once(cls, key):
@@ -136,16 +138,16 @@ def test_inline__database_error__sends_inline_operations_to_threads_until_retry_
 
     assert_database_unavailable(client.get(list_url))
     assert client.get(list_url).status_code == 200
-    now[0] += float(inline.RETRY_AFTER_SECONDS)
+    now[0] += float(fast_path.RETRY_AFTER_SECONDS)
     assert client.get(list_url).status_code == 200
 
     assert [name.startswith("WSGI") for name in handler_threads] == [True, False]
 
 
 def test_inline__untested_connexion__falls_back_to_threads_with_a_warning(
-    settings, organisation, api_key, list_url, handler_threads, own_app_globals, monkeypatch, caplog
+    settings, organisation, api_key, list_url, handler_threads, monkeypatch, caplog
 ):
-    monkeypatch.setitem(inline.TESTED, "connexion", "9.9.")
+    monkeypatch.setitem(connexion_seam.TESTED, "connexion", "9.9.")
 
     app = create_app(settings)
     response = app.test_client(headers={"Authorization": f"Api-Key {api_key}"}).get(list_url)
@@ -153,10 +155,10 @@ def test_inline__untested_connexion__falls_back_to_threads_with_a_warning(
     assert response.status_code == 200
     assert response.json() == []
     assert [name.startswith("WSGI") for name in handler_threads] == [True]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.inline" and r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.name == FACTORY_LOGGER and r.levelno == logging.WARNING]
     assert warnings == [
         "fast path off, every request goes through connexion's stock path: "
-        f"connexion {inline.version('connexion')} is not the tested 9.9.x"
+        f"connexion {connexion_seam.version('connexion')} is not the tested 9.9.x"
     ]
 
 
@@ -173,30 +175,41 @@ def test_inline__requests__build_no_signature_and_no_schema_validator(client, li
     assert built == []
 
 
-def test_inline__fast_path_off__serves_through_connexions_threads(
-    settings, api_key, list_url, handler_threads, own_app_globals, caplog
-):
+def test_inline__fast_path_off__serves_through_connexions_threads(settings, api_key, list_url, handler_threads, caplog):
     app = create_app(dataclasses.replace(settings, fast_path=False))
     response = app.test_client(headers={"Authorization": f"Api-Key {api_key}"}).get(list_url)
 
     assert (response.status_code, response.json()) == (200, [])
     assert [name.startswith("WSGI") for name in handler_threads] == [True]
-    assert [r.getMessage() for r in caplog.records if r.name == "handlers.inline"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == FACTORY_LOGGER] == [
         "fast path off, every request goes through connexion's stock path: WC_FAST_PATH is off"
     ]
 
 
-def test_inline__async_handler__is_refused_with_a_warning(settings, own_app_globals, monkeypatch, caplog):
+def test_inline__async_handler__is_refused_with_a_warning(settings, monkeypatch, caplog):
     async def list_connections(organisation_pk: int):
         return []
 
     monkeypatch.setattr(warehouse_connections, "list_connections", list_connections)
 
-    create_app(settings)
+    app = create_app(settings)
 
     assert_fast_path_refused(
-        caplog, "an inline operation's handler is async: connexion's async_to_sync cannot run on the event loop"
+        app, caplog, "an inline operation's handler is async: connexion's async_to_sync cannot run on the event loop"
     )
+
+
+def test_inline__internal_missing_once_built__builds_the_app_without_any_internal(settings, monkeypatch, caplog):
+    checked = []
+    monkeypatch.setattr(Specification, "_validate_spec", classmethod(lambda cls, spec: checked.append(spec)))
+    monkeypatch.setattr(connexion_seam, "OPERATION_ATTRIBUTES", ("_gone",))
+
+    app = create_app(settings)
+
+    assert_fast_path_refused(app, caplog, "connexion's FlaskOperation no longer keeps _gone")
+    middlewares = [getattr(m, "func", m) for m in app.middleware.middlewares]
+    assert connexion_seam.SwaggerUIMiddleware not in middlewares
+    assert len(checked) == 1  # the app that serves took connexion's spec check
 
 
 # No `info.version`: connexion's check refuses it.
@@ -204,7 +217,7 @@ UNCHECKED_SPEC = {"openapi": "3.0.3", "info": {"title": "no version"}, "paths": 
 
 
 def test_inline__spec_check_skipped__takes_an_unchecked_spec_inside_only():
-    with inline.spec_check_skipped():
+    with connexion_seam.spec_check_skipped():
         taken = Specification.from_dict(UNCHECKED_SPEC)
 
     assert taken.version == (3, 0, 3)
@@ -213,14 +226,12 @@ def test_inline__spec_check_skipped__takes_an_unchecked_spec_inside_only():
 
 
 def test_inline__spec_check_skipped_not_enabled__checks_the_spec():
-    with inline.spec_check_skipped(enabled=False), pytest.raises(InvalidSpecification):
+    with connexion_seam.spec_check_skipped(enabled=False), pytest.raises(InvalidSpecification):
         Specification.from_dict(UNCHECKED_SPEC)
 
 
 @pytest.mark.parametrize(("fast_path", "checks"), [(True, 0), (False, 1)])
-def test_inline__create_app__checks_the_spec_only_with_the_fast_path_off(
-    settings, own_app_globals, monkeypatch, fast_path, checks
-):
+def test_inline__create_app__checks_the_spec_only_with_the_fast_path_off(settings, monkeypatch, fast_path, checks):
     checked = []
     monkeypatch.setattr(Specification, "_validate_spec", classmethod(lambda cls, spec: checked.append(spec)))
 

@@ -1,7 +1,7 @@
 from peewee import OperationalError
 
 from handlers import health
-from tests.conftest import assert_problem
+from tests.problems import assert_problem
 
 
 def test_health__process_up__returns_ok(anonymous_client):

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from warehouse_connections import logs
-from warehouse_connections.logs import JsonFormatter
+from warehouse_connections.infrastructure import logs
+from warehouse_connections.infrastructure.logs import JsonFormatter
 
 
 def request_log_records(caplog) -> list[logging.LogRecord]:
@@ -84,7 +84,7 @@ def test_logs__whole_lifecycle__contain_no_secret(client, list_url, api_key, emu
     formatter = JsonFormatter()
     logged = "\n".join(formatter.format(record) for record in caplog.records)
 
-    from tests.conftest import generated_private_key_fragments
+    from tests.leak_guard import generated_private_key_fragments
 
     secrets = [api_key, f"Api-Key {api_key}", *settings.secret_keys, *generated_private_key_fragments]
     assert len(caplog.records) > 20

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import free_port
+from tests.processes import free_port
 
 CREATE = {"type": "snowflake", "account_identifier": "xy12345.us-east-1"}
 

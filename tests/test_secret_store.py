@@ -10,12 +10,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 import warehouses
-from models import Secret, WarehouseConnection, database
+from models import Secret, database
 from models.secret import PRIVATE_KEY, configure_encryption
-from warehouse_connections import connections
-from warehouse_connections.encryption_keys import KEY_FILE, load_cipher
+from warehouse_connections.infrastructure.encryption_keys import KEY_FILE, load_cipher
 from warehouse_connections.settings import Settings, SettingsError
-from warehouses import snowflake
+from warehouse_connections.web import representations
+from warehouses import connections, snowflake
 
 
 def raw_rows(table: str) -> str:
@@ -105,8 +105,8 @@ def test_secret_store__sensitive_field__is_encrypted_and_never_in_config(
             organisation.id, {"type": "vault", "account_identifier": "xy12345", "token": "s3cr3t-t0ken"}, key_bits=2048
         )
         revealed = Secret.reveal(connection.id, "config.token")
-        connections.patch(organisation.id, connection.id, {"warehouse": "OTHER_WH"})
-        api_view = orjson.loads(orjson.dumps(WarehouseConnection.get_by_id(connection.id).to_api()))
+        patched = connections.patch(organisation.id, connection.id, {"warehouse": "OTHER_WH"})
+        api_view = orjson.loads(orjson.dumps(representations.connection(patched)))
 
     assert revealed == b"s3cr3t-t0ken"
     assert "token" not in api_view["config"]

@@ -5,7 +5,7 @@ import logging
 import pytest
 import sqlglot
 
-from tests.conftest import SEED_CONFIG
+from tests.examples import SEED_CONFIG
 from warehouses import InvalidConfig, key_pair, snowflake
 
 PUBLIC_KEY = key_pair.generate(2048).public_key

@@ -30,7 +30,7 @@ def test_spec__validates_as_openapi_3_0_3():
 
 
 def test_spec__passes_connexions_own_check():
-    # The service skips this check at start-up (handlers/inline.spec_check_skipped): this test is where it runs.
+    # The service skips this check at start-up (web/connexion_seam.spec_check_skipped): this test is where it runs.
     assert Specification.from_dict(load_spec()).version == (3, 0, 3)
 
 

@@ -6,7 +6,8 @@ from cryptography.hazmat.primitives import serialization
 
 from models import Secret, WarehouseConnection, database
 from models.secret import PRIVATE_KEY
-from tests.conftest import SEED_CONFIG, problem
+from tests.examples import SEED_CONFIG
+from tests.problems import problem
 
 SEED_BODY = {"type": "snowflake", **SEED_CONFIG}
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -61,7 +62,7 @@ def test_create__key_pair__is_rsa_of_the_configured_size_and_matches_public_key(
 
 
 def test_create__two_connections__get_different_ids_and_keys(client, list_url, other_organisation, app):
-    from tests.conftest import issue_key
+    from tests.examples import issue_key
 
     other_client = app.test_client(headers={"Authorization": f"Api-Key {issue_key(other_organisation)}"})
     other_url = list_url.replace(f"/{list_url.split('/')[4]}/", f"/{other_organisation.id}/")

@@ -1,7 +1,7 @@
 import json
 
 from models import WarehouseConnection, database
-from tests.conftest import SEED_CONFIG
+from tests.examples import SEED_CONFIG
 
 
 def test_list__no_connection__returns_empty_array(client, list_url):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from models import WarehouseConnection, database
-from tests.conftest import issue_key
+from tests.examples import issue_key
 from warehouses import key_pair, snowflake
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")

@@ -6,7 +6,7 @@ import pytest
 
 from models import Secret, WarehouseConnection, database
 from models.secret import PRIVATE_KEY
-from tests.conftest import SEED_CONFIG
+from tests.examples import SEED_CONFIG
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The warehouse-connections service: settings, app factory, CLI and the connection lifecycle."""
+"""The warehouse-connections process: its entry point and CLI, settings, the app factory, and beside them
+`web` (the HTTP stack) and `infrastructure` (logs, metrics, encryption keys). The domain is `warehouses`."""
 
 import warnings
 

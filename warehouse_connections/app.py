@@ -1,35 +1,36 @@
-"""The app factory: one connexion FlaskApp over the spec, bound to the configured storage."""
+"""The app factory: one connexion FlaskApp over the spec, bound to the configured storage, owning its state."""
 
-import functools
+import logging
 
 import connexion
 import yaml
-from connexion.middleware import MiddlewarePosition, swagger_ui
 from connexion.options import SwaggerUIOptions
 from flask import Response
-from starlette.middleware.cors import CORSMiddleware
 
-from handlers import auth, health, inline, problems
-from handlers.guards import RequestGuardMiddleware, integer_parameters
-from handlers.observability import ObservabilityMiddleware
-from handlers.operations import OperationIndex
-from handlers.routing import AllowHeaderMiddleware, SwaggerUIMiddleware
-from handlers.validation import validator_map
+from handlers import health
 from models import Secret, database
 from models.secret import configure_encryption
 from models.storage import bind_database
 from openapi import SPEC_PATH
-from warehouse_connections import metrics
-from warehouse_connections.encryption_keys import load_cipher
-from warehouse_connections.launch import objects_for_life
-from warehouse_connections.logs import configure_logging
+from warehouse_connections.infrastructure import metrics
+from warehouse_connections.infrastructure.encryption_keys import load_cipher
+from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings
+from warehouse_connections.startup import objects_for_life
+from warehouse_connections.web import connexion_seam, middleware, problems
+from warehouse_connections.web.app_state import EXTENSION, AppState
+from warehouse_connections.web.caller_cache import CallerCache
+from warehouse_connections.web.fast_path import INLINE_OPERATIONS, FastPath
+from warehouse_connections.web.guard import integer_parameters
+from warehouse_connections.web.operations import OperationIndex
+from warehouse_connections.web.validation import validator_map
 
 # The spec's server URL: every path in the spec is served under it, except those with `servers` of their own.
 BASE_PATH = "/api/v1"
 # Where the API's resources live (every operation's path, today); the Swagger UI and the spec (BASE_PATH/ui/,
 # BASE_PATH/openapi.json) never do. A path added outside it still works: it only takes connexion's UI routes.
 RESOURCES_PREFIX = f"{BASE_PATH}/organisations/"
+logger = logging.getLogger(__name__)
 
 
 def connect_storage(settings: Settings) -> None:
@@ -40,57 +41,64 @@ def connect_storage(settings: Settings) -> None:
 
 def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.FlaskApp:
     """The app, over the storage connect_storage bound; `outer_middlewares` go outside all of ours (the tests
-    record statuses with one)."""
+    record statuses with one).
+
+    connexion's internals (connexion_seam) make the fast path; where one is missing, the app is built on
+    connexion's stock path instead, with one warning that names it.
+    """
     # libyaml's loader: PyYAML's pure-Python one takes a third of the start-up.
     spec = yaml.load(SPEC_PATH.read_text(), Loader=yaml.CSafeLoader)
+    reason = connexion_seam.incompatibility() if settings.fast_path else "WC_FAST_PATH is off"
+    app = _build(spec, settings, outer_middlewares, use_internals=reason is None)
+    if reason is None:
+        reason = connexion_seam.incompatibility(app, INLINE_OPERATIONS)
+        if reason is None:
+            app.app.extensions[EXTENSION].fast_path.install(app)
+            return app
+        app = _build(spec, settings, outer_middlewares, use_internals=False)
+    logger.log(
+        logging.INFO if not settings.fast_path else logging.WARNING,
+        "fast path off, every request goes through connexion's stock path: %s",
+        reason,
+    )
+    return app
+
+
+def _build(spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool) -> connexion.FlaskApp:
+    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath())
     operations = OperationIndex(spec, BASE_PATH)
-    app = connexion.FlaskApp(__name__)
-    for middleware in outer_middlewares:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    # Added outermost first: each one added at a position goes inside the ones added there before it.
-    app.add_middleware(ObservabilityMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, operations=operations)
-    if settings.cors_origins:
-        # Outside connexion's error handling, so 401s, 404s and 409s carry the CORS headers too.
-        app.add_middleware(
-            CORSMiddleware,
-            position=MiddlewarePosition.BEFORE_EXCEPTION,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Location", "Retry-After", "X-Request-ID"],
-            max_age=600,
-        )
-    app.add_middleware(AllowHeaderMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, operations=operations)
-    app.add_middleware(
-        RequestGuardMiddleware,
-        position=MiddlewarePosition.BEFORE_SWAGGER,
-        integer_routes=integer_parameters(spec, BASE_PATH),
+    app = connexion.FlaskApp(
+        __name__,
+        middlewares=middleware.stack(
+            state,
+            operations,
+            integer_parameters(spec, BASE_PATH),
+            RESOURCES_PREFIX,
+            use_internals,
+            outer=outer_middlewares,
+        ),
     )
-    # Swapped in after the guard went before it: add_middleware finds its positions by connexion's classes.
-    stack = app.middleware.middlewares
-    stack[stack.index(swagger_ui.SwaggerUIMiddleware)] = functools.partial(
-        SwaggerUIMiddleware, resources_prefix=RESOURCES_PREFIX
-    )
-    with inline.spec_check_skipped(enabled=settings.fast_path):
+    with connexion_seam.spec_check_skipped(enabled=use_internals):
         app.add_api(
             # The probes have servers of their own (the root); the app serves them itself, below.
             {**spec, "paths": {path: item for path, item in spec["paths"].items() if "servers" not in item}},
             strict_validation=True,
             validate_responses=settings.validate_responses,
-            validator_map={**validator_map, **inline.VALIDATOR_MAP} if settings.fast_path else validator_map,
-            security_map=inline.SECURITY_MAP if settings.fast_path else None,
+            validator_map={**validator_map, **connexion_seam.VALIDATOR_MAP} if use_internals else validator_map,
+            security_map=connexion_seam.SECURITY_MAP if use_internals else None,
             swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
         )
     app.add_url_rule("/health", "health", health.health)
     app.add_url_rule("/ready", "ready", health.ready)
     if settings.metrics == "on":
         app.add_url_rule("/metrics", "metrics", _metrics)
-    app.app.config["SETTINGS"] = settings
-    auth.callers = auth.CallerCache(settings.api_key_cache_seconds)
+    app.app.extensions[EXTENSION] = state
     problems.register(app)
     app.app.before_request(_open_connection)
     app.app.teardown_request(_close_connection)
-    inline.install(app, enabled=settings.fast_path)
+    if use_internals:
+        # Registered now rather than on the first request, so that they can be checked and decorated.
+        connexion_seam.build_views(app)
     return app
 
 

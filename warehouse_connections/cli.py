@@ -12,11 +12,12 @@ from prometheus_client import start_http_server
 from models import ApiKey, Organisation, Secret, database
 from models.secret import SecretsUnreadable
 from models.storage import DatabaseURLError, migrate
-from warehouse_connections import demo, metrics
 from warehouse_connections.app import connect_storage, create_app
-from warehouse_connections.launch import objects_for_life
-from warehouse_connections.logs import configure_logging
+from warehouse_connections.infrastructure import metrics
+from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings, SettingsError
+from warehouse_connections.startup import objects_for_life
+from warehouses import demo
 
 DEFAULT_ORGANISATION = "Default organisation"
 

@@ -1,13 +1,10 @@
-"""The `warehouse-connections` command's entry point, and how start-up builds what lives as long as the process.
+"""The `warehouse-connections` command's entry point: it loads the CLI with as little as the process will use.
 
-Loading the CLI imports about 800 modules; the app then builds its routes and validators from the spec. All
-of it lives until the process ends, so the collector has nothing to free there: collections while it is
-made, and the first ones after (which walk all of it), took ~150 ms of the time to the first answer.
-Modules the process will not use are not loaded at all, or only on first use.
+Modules the process will not use are not loaded at all, or only on first use; what the CLI loads is made with
+the collector paused (warehouse_connections.startup). Nothing imports this module but the entry point.
 """
 
 import contextlib
-import gc
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -16,6 +13,8 @@ import sys
 import types
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
+
+from warehouse_connections.startup import objects_for_life
 
 # Imported by a dependency, unused while the service runs: loaded on first use instead of at start-up.
 # connexion imports requests only to fetch remote $refs, and our spec has none (~100 modules, ~60 ms); httpx only
@@ -56,19 +55,6 @@ class HiddenModules(importlib.abc.MetaPathFinder):
         if name in self.names:
             raise ModuleNotFoundError(f"{name} is not loaded: {self.reason}", name=name)
         return None
-
-
-@contextlib.contextmanager
-def objects_for_life() -> Iterator[None]:
-    """Pause the collector while the block runs, then move what it made out of the collector's sight."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def load_cli() -> Callable[[], int]:

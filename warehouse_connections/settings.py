@@ -36,8 +36,8 @@ class Settings:
     shutdown_timeout: int = 10
     # Seconds a worker remembers an API key's owner: a revoked key works for at most this long.
     api_key_cache_seconds: int = 5
-    # handlers/inline.py: list and get on the event loop, connexion's per-request waste removed; off:
-    # connexion's stock path for every request.
+    # web/fast_path.py and web/connexion_seam.py: list and get on the event loop, connexion's per-request
+    # waste removed; off: connexion's stock path for every request.
     fast_path: bool = True
 
     @classmethod

@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import re
 from dataclasses import dataclass
 
 from peewee import IntegrityError
@@ -10,12 +9,10 @@ from peewee import IntegrityError
 import warehouses
 from models import Secret, WarehouseConnection, database, utc_now
 from models.secret import PRIVATE_KEY
-from models.warehouse_connection import api_timestamp, new_connection_id
-from warehouse_connections import metrics
+from models.warehouse_connection import ID_PATTERN, ConnectionView, new_connection_id
+from warehouse_connections.infrastructure import metrics
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
-
-ID_PATTERN = re.compile(r"wc_[a-z0-9]{16,60}")
 
 
 class ConnectionNotFound(LookupError):
@@ -41,20 +38,20 @@ class ImmutableField(ValueError):
         super().__init__(f"'{field}' cannot change; delete the connection and create a new one instead.")
 
 
-def list_for_api(organisation_pk: int) -> list[dict]:
+def list_for_organisation(organisation_pk: int) -> list[ConnectionView]:
     """The list endpoint, on every dashboard page load: one indexed query, the SQL built once."""
-    return WarehouseConnection.api_documents(organisation_pk)
+    return WarehouseConnection.views(organisation_pk)
 
 
-def get_for_api(organisation_pk: int, connection_id: str) -> dict:
+def get(organisation_pk: int, connection_id: str) -> ConnectionView:
     _check_id(organisation_pk, connection_id)
-    document = WarehouseConnection.api_document_or_none(organisation_pk, connection_id)
-    if document is None:
+    view = WarehouseConnection.view_or_none(organisation_pk, connection_id)
+    if view is None:
         raise ConnectionNotFound(organisation_pk, connection_id)
-    return document
+    return view
 
 
-def get_for_organisation(organisation_pk: int, connection_id: str) -> WarehouseConnection:
+def _get_row(organisation_pk: int, connection_id: str) -> WarehouseConnection:
     _check_id(organisation_pk, connection_id)
     connection = WarehouseConnection.get_or_none(
         (WarehouseConnection.id == connection_id) & (WarehouseConnection.organisation == organisation_pk)
@@ -70,7 +67,7 @@ def _check_id(organisation_pk: int, connection_id: str) -> None:
         raise ConnectionNotFound(organisation_pk, connection_id)
 
 
-def create(organisation_pk: int, body: dict, key_bits: int) -> WarehouseConnection:
+def create(organisation_pk: int, body: dict, key_bits: int) -> ConnectionView:
     warehouse = warehouses.get(body["type"])
     config = _complete(warehouse, body)
     # A cheap answer for the common case before minting a key; the unique index decides races.
@@ -94,21 +91,21 @@ def create(organisation_pk: int, body: dict, key_bits: int) -> WarehouseConnecti
             raise ConnectionExists(organisation_pk) from None
         Secret.store(connection_id, PRIVATE_KEY, keys.private_key_der)
         _store_sensitive(connection_id, sensitive)
-    return connection
+    return connection.view()
 
 
-def replace(organisation_pk: int, connection_id: str, body: dict) -> WarehouseConnection:
+def replace(organisation_pk: int, connection_id: str, body: dict) -> ConnectionView:
     """PUT: the whole config again. The fields that say which warehouse this is must not change."""
     return _update(organisation_pk, connection_id, body, replace_all=True)
 
 
-def patch(organisation_pk: int, connection_id: str, changes: dict) -> WarehouseConnection:
+def patch(organisation_pk: int, connection_id: str, changes: dict) -> ConnectionView:
     return _update(organisation_pk, connection_id, changes, replace_all=False)
 
 
-def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: bool) -> WarehouseConnection:
+def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: bool) -> ConnectionView:
     with database.atomic():
-        connection = get_for_organisation(organisation_pk, connection_id)
+        connection = _get_row(organisation_pk, connection_id)
         warehouse = warehouses.get(connection.type)
         current = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
         if replace_all and body["type"] != connection.type:
@@ -136,22 +133,19 @@ def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: b
         if updated != 1:  # deleted since we read it
             raise ConnectionNotFound(organisation_pk, connection_id)
         _store_sensitive(connection.id, sensitive)
-    return WarehouseConnection.get_by_id(connection.id)
+    return WarehouseConnection.get_by_id(connection.id).view()
 
 
 @dataclass(frozen=True)
 class ConnectionTestResult:
     tested_at: datetime.datetime
+    # The warehouse's own words for the first failure; None when the test passed.
     error: str | None
-
-    def to_api(self) -> dict:
-        result = {"success": self.error is None, "tested_at": api_timestamp(self.tested_at)}
-        return result if self.error is None else {**result, "error": self.error}
 
 
 def run_test(organisation_pk: int, connection_id: str, settings: Settings) -> ConnectionTestResult:
     """Test against the warehouse and record the outcome, unless the connection changed meanwhile."""
-    connection = get_for_organisation(organisation_pk, connection_id)
+    connection = _get_row(organisation_pk, connection_id)
     warehouse = warehouses.get(connection.type)
     config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
     error = warehouse.check_connection(config, Secret.reveal(connection.id, PRIVATE_KEY), settings)
@@ -176,7 +170,7 @@ def run_test(organisation_pk: int, connection_id: str, settings: Settings) -> Co
 def delete(organisation_pk: int, connection_id: str) -> None:
     """Hard delete: the connection and every secret of it, in one transaction."""
     with database.atomic():
-        connection = get_for_organisation(organisation_pk, connection_id)
+        connection = _get_row(organisation_pk, connection_id)
         Secret.delete().where(Secret.connection == connection.id).execute()
         if WarehouseConnection.delete().where(WarehouseConnection.id == connection.id).execute() != 1:
             raise ConnectionNotFound(organisation_pk, connection_id)

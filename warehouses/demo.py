@@ -1,12 +1,11 @@
 """Demo data in bulk, for benchmarks: organisations, each with a connection and a full API key."""
 
 import json
-import secrets
 from collections.abc import Iterator
 
 import warehouses
 from models import ApiKey, Organisation, Secret, WarehouseConnection, database, utc_now
-from models.api_key import PREFIX_LENGTH, hash_key
+from models.api_key import PREFIX_LENGTH, hash_key, new_key
 from models.secret import PRIVATE_KEY, encrypt
 from models.warehouse_connection import new_connection_id
 from warehouses import key_pair
@@ -37,7 +36,7 @@ def seed(organisations: int, key_bits: int) -> Iterator[tuple[int, str]]:
                 .returning(Organisation.id)
                 .execute()
             ]
-            api_keys = ["wck_" + secrets.token_urlsafe(32) for _ in ids]
+            api_keys = [new_key() for _ in ids]
             ApiKey.insert_many(
                 {"organisation": org, "name": "demo", "prefix": key[:PREFIX_LENGTH], "key_hash": hash_key(key)}
                 for org, key in zip(ids, api_keys, strict=True)

@@ -12,9 +12,9 @@ import time
 
 from starlette.datastructures import MutableHeaders
 
-from handlers.operations import OperationIndex
-from warehouse_connections import metrics
-from warehouse_connections.logs import request_id
+from warehouse_connections.infrastructure import metrics
+from warehouse_connections.infrastructure.logs import request_id
+from warehouse_connections.web.operations import OperationIndex
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 logger = logging.getLogger("warehouse_connections.requests")

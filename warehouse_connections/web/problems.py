@@ -7,9 +7,9 @@ from connexion.problem import problem
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
-from warehouse_connections import metrics
-from warehouse_connections.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
+from warehouse_connections.infrastructure import metrics
 from warehouses import InvalidConfig
+from warehouses.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
 
 DOMAIN_ERRORS = {
     ConnectionNotFound: (404, "Not Found"),

@@ -1,28 +1,6 @@
-"""Routing fixes around connexion's: 405s that name every method, and API requests that skip the docs' routes."""
+"""A routing fix around connexion's: 405s that name every method of the path."""
 
-from connexion.middleware import swagger_ui
-
-from handlers.operations import OperationIndex
-
-
-class SwaggerUIMiddleware(swagger_ui.SwaggerUIMiddleware):
-    """connexion's Swagger UI and spec routes, which requests for the API's resources skip.
-
-    connexion matches every request against those routes before passing it on: about 6 % of the work of
-    a list request. The docs live at {base}/ui/ and {base}/openapi.json, never under `resources_prefix`,
-    so requests there go straight on. The app factory swaps it into connexion's `middlewares` list (which
-    `add_middleware` edits); were that list to change, `list.index` fails the start, loudly.
-    """
-
-    def __init__(self, app, resources_prefix: str):
-        super().__init__(app)
-        self.resources_prefix = resources_prefix
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].startswith(self.resources_prefix):
-            await self.app(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+from warehouse_connections.web.operations import OperationIndex
 
 
 class AllowHeaderMiddleware:

@@ -1,0 +1,29 @@
+"""What the suite's leak guard looks for: fragments of every private key it made, and every response body."""
+
+import base64
+
+from warehouses import key_pair
+
+# Every private key the suite generates, as fragments that would show if one leaked.
+generated_private_key_fragments: list[str] = []
+response_bodies: list[str] = []
+
+
+def record_private_key(keys: key_pair.KeyPair) -> key_pair.KeyPair:
+    der = keys.private_key_der
+    # From the middle of the key: its first bytes are a header every RSA key shares.
+    generated_private_key_fragments.extend([base64.b64encode(der).decode()[200:260], der.hex()[400:460]])
+    return keys
+
+
+def record_response_body(response):
+    """A Flask after_request hook."""
+    if not response.direct_passthrough:
+        response_bodies.append(response.get_data(as_text=True))
+    return response
+
+
+def assert_no_private_key_in(logged: str) -> None:
+    for fragment in generated_private_key_fragments:
+        assert fragment not in logged
+        assert not any(fragment in body for body in response_bodies)

@@ -1,0 +1,46 @@
+"""What one app owns while it serves: its settings, its API-key cache and its fast path.
+
+Each app that create_app builds has its own, so two apps in one process share nothing. Handlers find it
+through Flask's `current_app.extensions`; code that runs before Flask does (the security function) finds it
+in the request's ASGI scope, where AppStateMiddleware puts it.
+"""
+
+from dataclasses import dataclass
+
+import flask
+
+from warehouse_connections.settings import Settings
+from warehouse_connections.web.caller_cache import CallerCache
+from warehouse_connections.web.fast_path import FastPath
+
+EXTENSION = "warehouse_connections"
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    callers: CallerCache
+    fast_path: FastPath
+
+    async def run_blocking(self, scope, function, *args):
+        """`function(*args)` where this request may block: the event loop for an inline read, else a thread."""
+        return await self.fast_path.run_blocking(scope, function, *args)
+
+
+def current() -> AppState:
+    """The state of the app serving the current Flask request."""
+    return flask.current_app.extensions[EXTENSION]
+
+
+def of_request(scope) -> AppState:
+    return scope["extensions"][EXTENSION]
+
+
+class AppStateMiddleware:
+    def __init__(self, app, state: AppState):
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope, receive, send):
+        scope.setdefault("extensions", {})[EXTENSION] = self.state
+        await self.app(scope, receive, send)
