@@ -1,10 +1,12 @@
-"""Probes for the process and its database, outside the API's base path and without authentication."""
+"""The operations spec's probes and metrics, outside the API's base path and without authentication."""
 
 import logging
 
+from flask import Response
 from peewee import PeeweeException
 
 from models.storage import pending_migrations
+from warehouse_connections.infrastructure import metrics as service_metrics
 from warehouse_connections.web.problems import RETRY_AFTER_SECONDS
 from warehouse_connections.web.responses import json_response, problem_response
 
@@ -24,6 +26,11 @@ def ready():
     if pending:
         return _not_ready(f"Migrations are pending: {', '.join(pending)}.")
     return json_response({"status": "ready"})
+
+
+def metrics():
+    body, content_type = service_metrics.exposition()
+    return Response(body, content_type=content_type)
 
 
 def _not_ready(detail: str):

@@ -8,17 +8,20 @@ import os
 
 import yaml
 
-from openapi import SPEC_PATH
-from warehouse_connections.app import BASE_PATH
+from warehouse_connections.app import SPECS
 from warehouse_connections.web.operations import METHODS, OperationIndex
 
 observed: set[tuple[str, int]] = set()
 
 
+def load_specs() -> list[dict]:
+    return [yaml.safe_load(path.read_text()) for path in SPECS]
+
+
 def documented_pairs() -> set[tuple[str, int]]:
-    spec = yaml.safe_load(SPEC_PATH.read_text())
     return {
         (operation["operationId"], int(status))
+        for spec in load_specs()
         for item in spec["paths"].values()
         for method, operation in item.items()
         if method in METHODS
@@ -31,19 +34,29 @@ class StatusRecorder:
 
     def __init__(self, app):
         self.app = app
-        self.operations = OperationIndex(yaml.safe_load(SPEC_PATH.read_text()), BASE_PATH)
+        self.operations = OperationIndex(*load_specs())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        operation = self.operations.find(scope["method"], scope["path"])
 
         async def record(message):
-            if operation is not None and message["type"] == "http.response.start":
-                observed.add((operation.operation_id, message["status"]))
+            if message["type"] == "http.response.start":
+                observed.update((operation_id, message["status"]) for operation_id in self._answered(scope, message))
             await send(message)
 
         await self.app(scope, receive, record)
+
+    def _answered(self, scope, message) -> list[str]:
+        """The operations whose documented statuses this answer counts for."""
+        operation = self.operations.find(scope["method"], scope["path"])
+        if operation is not None:
+            return [operation.operation_id]
+        if message["status"] != 405:
+            return []
+        # A method the path does not take: the 405 its operations document.
+        methods = [method for method in self.operations.methods(scope["path"]) if method != "HEAD"]
+        return [self.operations.find(method, scope["path"]).operation_id for method in methods]
 
 
 def pytest_sessionfinish(session, exitstatus):

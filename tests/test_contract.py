@@ -5,19 +5,18 @@ import json
 
 import pytest
 import schemathesis
-import yaml
 from hypothesis import HealthCheck, settings
 
 from models import ApiKey, Secret, WarehouseConnection, database
-from openapi import SPEC_PATH
+from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
 
 # Schemathesis applies auth while it generates cases, before any fixture runs: the key must be fixed.
 CONTRACT_API_KEY = "wck_contract-tests-" + "k" * 32
 SERVER = "http://testserver"
-# Paths with `servers` of their own (the probes) are served at the root, the others under /api/v1.
-ROOT_PATHS = {path for path, item in yaml.safe_load(SPEC_PATH.read_text())["paths"].items() if "servers" in item}
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)
+# The probes and metrics, served at the root.
+operations_schema = schemathesis.openapi.from_path(OPERATIONS_SPEC_PATH)
 
 
 @schema.auth(refresh_interval=None)
@@ -61,11 +60,15 @@ def test_contract__generated_requests__conform_to_the_spec(
     point_snowflake_at(snowflake_emulator.url)
     aim_at(case, organisation.id, app)
 
-    case.call_and_validate(base_url=base_url(case))
+    case.call_and_validate(base_url=f"{SERVER}/api/v1")
 
 
-def base_url(case) -> str:
-    return SERVER if case.operation.path in ROOT_PATHS else f"{SERVER}/api/v1"
+@operations_schema.parametrize()
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_contract__generated_requests_to_the_probes__conform_to_their_spec(case, app):
+    case.operation.app = case.operation.schema.app = app
+
+    case.call_and_validate(base_url=SERVER)
 
 
 def keep_account_identifier(case) -> None:
@@ -107,7 +110,7 @@ def test_contract__stateful_walks_over_the_links__conform_to_the_spec(
             register_with_emulator(case, snowflake_emulator)
 
         def get_call_kwargs(self, case):
-            return {"base_url": base_url(case)}
+            return {"base_url": f"{SERVER}/api/v1"}
 
         def after_call(self, response, case):
             super().after_call(response, case)

@@ -1,3 +1,4 @@
+import pytest
 from peewee import OperationalError
 
 from handlers import health
@@ -45,8 +46,17 @@ def test_ready__database_unreachable__returns_503(anonymous_client, monkeypatch)
     assert response.json()["detail"] == "The database cannot be reached."
 
 
-def test_health__wrong_method__returns_405_allowing_get(anonymous_client):
-    response = anonymous_client.post("/health")
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_operations__wrong_method__returns_405_allowing_get(anonymous_client, path):
+    response = anonymous_client.post(path)
 
-    assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD"
+    assert_problem(response, 405, "Method Not Allowed", "The method is not allowed for the requested URL.")
+
+
+def test_metrics__get__serves_prometheus_text(anonymous_client):
+    response = anonymous_client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "# TYPE wc_requests_total counter" in response.text

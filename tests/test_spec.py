@@ -6,13 +6,14 @@ from connexion.middleware import swagger_ui
 from connexion.spec import Specification
 from openapi_spec_validator import validate
 
-from openapi import SPEC_PATH
+from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
 
 METHODS = {"get", "put", "post", "delete", "patch"}
+SPEC_PATHS = pytest.mark.parametrize("path", [SPEC_PATH, OPERATIONS_SPEC_PATH], ids=["api", "operations"])
 
 
-def load_spec() -> dict:
-    return yaml.safe_load(SPEC_PATH.read_text())
+def load_spec(path=SPEC_PATH) -> dict:
+    return yaml.safe_load(path.read_text())
 
 
 def operations(spec: dict):
@@ -22,8 +23,9 @@ def operations(spec: dict):
                 yield path, method, operation
 
 
-def test_spec__validates_as_openapi_3_0_3():
-    spec = load_spec()
+@SPEC_PATHS
+def test_spec__validates_as_openapi_3_0_3(path):
+    spec = load_spec(path)
 
     validate(spec)
     assert spec["openapi"] == "3.0.3"
@@ -34,27 +36,40 @@ def test_spec__passes_connexions_own_check():
     assert Specification.from_dict(load_spec()).version == (3, 0, 3)
 
 
-def test_spec__every_operation_id__resolves_to_a_handler():
-    for path, method, operation in operations(load_spec()):
+@SPEC_PATHS
+def test_spec__every_operation_id__resolves_to_a_handler(path):
+    for template, method, operation in operations(load_spec(path)):
         module = importlib.import_module(operation["x-openapi-router-controller"])
 
-        assert callable(getattr(module, operation["operationId"], None)), f"{method} {path}"
-
-
-def api_paths(spec: dict) -> list[str]:
-    """The API's paths; the probes (/health, /ready) have servers of their own, the root."""
-    return [path for path, item in spec["paths"].items() if "servers" not in item]
+        assert callable(getattr(module, operation["operationId"], None)), f"{method} {template}"
 
 
 def test_spec__every_api_path__ends_with_a_slash():
-    assert all(path.endswith("/") for path in api_paths(load_spec()))
+    assert all(path.endswith("/") for path in load_spec()["paths"])
 
 
-def test_spec__served__at_api_v1_openapi_json(anonymous_client):
-    response = anonymous_client.get("/api/v1/openapi.json")
+def without(keys: frozenset[str], node):
+    if isinstance(node, dict):
+        return {key: without(keys, value) for key, value in node.items() if key not in keys}
+    return [without(keys, value) for value in node] if isinstance(node, list) else node
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("/api/v1/openapi.json", SPEC_PATH),
+        ("/api/v1/openapi.yaml", SPEC_PATH),
+        ("/openapi-operations.json", OPERATIONS_SPEC_PATH),
+        ("/openapi-operations.yaml", OPERATIONS_SPEC_PATH),
+    ],
+)
+def test_spec__served__is_the_source_less_the_extensions_naming_our_code(anonymous_client, url, path):
+    response = anonymous_client.get(url)
 
     assert response.status_code == 200
-    assert list(response.json()["paths"]) == api_paths(load_spec())
+    served = response.json() if url.endswith(".json") else yaml.safe_load(response.text)
+    assert served == without(frozenset({"x-openapi-router-controller", "x-apikeyInfoFunc"}), load_spec(path))
+    assert "$ref" in response.text
 
 
 def resolve(spec: dict, node: dict) -> dict:
@@ -64,28 +79,31 @@ def resolve(spec: dict, node: dict) -> dict:
     return node
 
 
-def test_spec__every_operation__has_id_summary_description_and_tags():
-    for path, method, operation in operations(load_spec()):
+@SPEC_PATHS
+def test_spec__every_operation__has_id_summary_description_and_tags(path):
+    for template, method, operation in operations(load_spec(path)):
         for field in ("operationId", "summary", "description", "tags"):
-            assert operation.get(field), f"{method} {path} has no {field}"
+            assert operation.get(field), f"{method} {template} has no {field}"
 
 
-def test_spec__every_request_and_response_body__has_an_example():
-    spec = load_spec()
-    for path, method, operation in operations(spec):
+@SPEC_PATHS
+def test_spec__every_request_and_response_body__has_an_example(path):
+    spec = load_spec(path)
+    for template, method, operation in operations(spec):
         bodies = [("request", resolve(spec, operation["requestBody"]))] if "requestBody" in operation else []
         bodies += [(status, resolve(spec, response)) for status, response in operation["responses"].items()]
         for name, body in bodies:
             for media_type, content in body.get("content", {}).items():
-                assert "example" in content or content.get("examples"), f"{method} {path} {name} {media_type}"
+                assert "example" in content or content.get("examples"), f"{method} {template} {name} {media_type}"
 
 
-def test_spec__every_error_response__is_problem_json():
-    spec = load_spec()
-    for path, method, operation in operations(spec):
+@SPEC_PATHS
+def test_spec__every_error_response__is_problem_json(path):
+    spec = load_spec(path)
+    for template, method, operation in operations(spec):
         for status, response in operation["responses"].items():
             if int(status) >= 400:
-                assert list(resolve(spec, response)["content"]) == ["application/problem+json"], f"{method} {path}"
+                assert list(resolve(spec, response)["content"]) == ["application/problem+json"], f"{method} {template}"
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -98,15 +116,20 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def test_spec__yaml__has_no_duplicate_keys():
-    assert yaml.load(SPEC_PATH.read_text(), Loader=UniqueKeyLoader)["openapi"] == "3.0.3"
+@SPEC_PATHS
+def test_spec__yaml__has_no_duplicate_keys(path):
+    assert yaml.load(path.read_text(), Loader=UniqueKeyLoader)["openapi"] == "3.0.3"
 
 
-def test_spec__served__also_as_yaml(anonymous_client):
-    response = anonymous_client.get("/api/v1/openapi.yaml")
-
-    assert response.status_code == 200
-    assert list(yaml.safe_load(response.text)["paths"]) == api_paths(load_spec())
+@SPEC_PATHS
+def test_spec__every_operation_and_response__carries_x_request_id(path):
+    spec = load_spec(path)
+    for template, method, operation in operations(spec):
+        parameters = [resolve(spec, p) for p in spec["paths"][template].get("parameters", [])]
+        parameters += [resolve(spec, p) for p in operation.get("parameters", [])]
+        assert ("header", "X-Request-ID") in {(p["in"], p["name"]) for p in parameters}, f"{method} {template}"
+        for status, response in operation["responses"].items():
+            assert "X-Request-ID" in resolve(spec, response).get("headers", {}), f"{method} {template} {status}"
 
 
 def test_swagger_ui__is_served(anonymous_client):

@@ -5,14 +5,12 @@ import logging
 import connexion
 import yaml
 from connexion.options import SwaggerUIOptions
-from flask import Response
 
 from handlers import health
 from models import Secret, database
 from models.secret import configure_encryption
 from models.storage import bind_database
-from openapi import SPEC_PATH
-from warehouse_connections.infrastructure import metrics
+from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
 from warehouse_connections.infrastructure.encryption_keys import load_cipher
 from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings
@@ -23,13 +21,15 @@ from warehouse_connections.web.caller_cache import CallerCache
 from warehouse_connections.web.fast_path import INLINE_OPERATIONS, FastPath
 from warehouse_connections.web.guard import integer_parameters
 from warehouse_connections.web.operations import OperationIndex
+from warehouse_connections.web.served_spec import ServedSpec
 from warehouse_connections.web.validation import validator_map
 
-# The spec's server URL: every path in the spec is served under it, except those with `servers` of their own.
+# The API spec's server URL: every path in it is served under it (the operations spec's are at the root).
 BASE_PATH = "/api/v1"
 # Where the API's resources live (every operation's path, today); the Swagger UI and the spec (BASE_PATH/ui/,
 # BASE_PATH/openapi.json) never do. A path added outside it still works: it only takes connexion's UI routes.
 RESOURCES_PREFIX = f"{BASE_PATH}/organisations/"
+SPECS = (SPEC_PATH, OPERATIONS_SPEC_PATH)
 logger = logging.getLogger(__name__)
 
 
@@ -47,15 +47,15 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
     connexion's stock path instead, with one warning that names it.
     """
     # libyaml's loader: PyYAML's pure-Python one takes a third of the start-up.
-    spec = yaml.load(SPEC_PATH.read_text(), Loader=yaml.CSafeLoader)
+    spec, operations_spec = (yaml.load(path.read_text(), Loader=yaml.CSafeLoader) for path in SPECS)
     reason = connexion_seam.incompatibility() if settings.fast_path else "WC_FAST_PATH is off"
-    app = _build(spec, settings, outer_middlewares, use_internals=reason is None)
+    app = _build(spec, operations_spec, settings, outer_middlewares, use_internals=reason is None)
     if reason is None:
         reason = connexion_seam.incompatibility(app, INLINE_OPERATIONS)
         if reason is None:
             app.app.extensions[EXTENSION].fast_path.install(app)
             return app
-        app = _build(spec, settings, outer_middlewares, use_internals=False)
+        app = _build(spec, operations_spec, settings, outer_middlewares, use_internals=False)
     logger.log(
         logging.INFO if not settings.fast_path else logging.WARNING,
         "fast path off, every request goes through connexion's stock path: %s",
@@ -64,9 +64,11 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
     return app
 
 
-def _build(spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool) -> connexion.FlaskApp:
+def _build(
+    spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
+) -> connexion.FlaskApp:
     state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath())
-    operations = OperationIndex(spec, BASE_PATH)
+    operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,
         middlewares=middleware.stack(
@@ -80,18 +82,21 @@ def _build(spec: dict, settings: Settings, outer_middlewares: tuple, use_interna
     )
     with connexion_seam.spec_check_skipped(enabled=use_internals):
         app.add_api(
-            # The probes have servers of their own (the root); the app serves them itself, below.
-            {**spec, "paths": {path: item for path, item in spec["paths"].items() if "servers" not in item}},
+            spec,
             strict_validation=True,
             validate_responses=settings.validate_responses,
             validator_map={**validator_map, **connexion_seam.VALIDATOR_MAP} if use_internals else validator_map,
             security_map=connexion_seam.SECURITY_MAP if use_internals else None,
-            swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=True),
+            # The UI loads BASE_PATH/openapi.json, which the app serves itself: the spec as written.
+            swagger_ui_options=SwaggerUIOptions(swagger_ui=True, serve_spec=False),
         )
+    ServedSpec(spec).add_routes(app.app, f"{BASE_PATH}/openapi")
+    ServedSpec(operations_spec).add_routes(app.app, "/openapi-operations")
+    # The operations spec's paths, served by plain routes: no authentication, no validation to wait for.
     app.add_url_rule("/health", "health", health.health)
     app.add_url_rule("/ready", "ready", health.ready)
     if settings.metrics == "on":
-        app.add_url_rule("/metrics", "metrics", _metrics)
+        app.add_url_rule("/metrics", "metrics", health.metrics)
     app.app.extensions[EXTENSION] = state
     problems.register(app)
     app.app.before_request(_open_connection)
@@ -111,11 +116,6 @@ def app_from_env() -> connexion.FlaskApp:
         Secret.check_keys()
     with objects_for_life():
         return create_app(settings)
-
-
-def _metrics() -> Response:
-    body, content_type = metrics.exposition()
-    return Response(body, content_type=content_type)
 
 
 def _open_connection() -> None:

@@ -1,5 +1,6 @@
 """What the generated-client tests share: the service on loopback, the emulator's setup (in process and over
-HTTP), the spec the generators read, and checking for and running their tools.
+HTTP), the served spec the generators read (as consumers do: from a running server), and checking for and
+running their tools.
 
 Each generator works at test time in a temporary folder; nothing generated is kept.
 """
@@ -7,21 +8,21 @@ Each generator works at test time in a temporary folder; nothing generated is ke
 import json
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.processes import free_port, wait_until_up
 from tests.snowflake import SnowflakeEmulator
 
 # Set where the tools are part of the environment (the `clients` tox env, CI): a missing one fails the
 # test there instead of skipping it.
 REQUIRE_TOOLS = os.environ.get("WC_REQUIRE_CLIENT_TOOLS") == "1"
 
-SPEC = Path(__file__).resolve().parents[2] / "openapi" / "warehouse-connections.yaml"
 STAGE = "FLAGSMITH_STAGE"
 SETUP_PATH = "/setup-script-ran"
 
@@ -46,6 +47,25 @@ def run(args: list[str], what: str, *, timeout: float, **kwargs: Any) -> subproc
     if result.returncode != 0:
         pytest.fail(f"{what} exited {result.returncode}:\n{excerpt(result.stdout + result.stderr)}", pytrace=False)
     return result
+
+
+@pytest.fixture(scope="session")
+def served_spec_url(server_env, tmp_path_factory) -> Iterator[str]:
+    """The URL of the spec a running `warehouse-connections serve` serves, for the generators to read."""
+    port = free_port()
+    with (tmp_path_factory.mktemp("spec-server") / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "warehouse_connections", "serve", "--port", str(port)],
+            env=server_env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health")
+        yield f"http://127.0.0.1:{port}/api/v1/openapi.json"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import SPEC, emulated_login, require, run, run_setup_script
+from tests.clients.conftest import emulated_login, require, run, run_setup_script
 from tests.clients.python_client_flow import (
     ACCOUNT,
     BAD_KEY,
@@ -37,7 +37,7 @@ def java_available() -> bool:
 
 
 @pytest.fixture(scope="module")
-def ogen(tmp_path_factory) -> Iterator[ModuleType]:
+def ogen(tmp_path_factory, served_spec_url) -> Iterator[ModuleType]:
     """The package openapi-generator's `python` generator makes from the spec, installed and imported."""
     require(
         importlib.util.find_spec("openapi_generator_cli"),
@@ -48,10 +48,10 @@ def ogen(tmp_path_factory) -> Iterator[ModuleType]:
     work = tmp_path_factory.mktemp("openapi-generator")
     run(
         [sys.executable, "-c", "import sys, openapi_generator_cli as g; sys.exit(g.run(sys.argv[1:]).returncode)"]
-        + ["generate", "-g", "python", "-i", str(SPEC), "-o", str(work / "project"), "--package-name", "wc_ogen"]
+        + ["generate", "-g", "python", "-i", served_spec_url, "-o", str(work / "project"), "--package-name", "wc_ogen"]
         + ["--additional-properties", "projectName=wc-ogen-client"]
         + ["--global-property", "apiTests=false,modelTests=false,apiDocs=false,modelDocs=false"],
-        f"openapi-generator-cli generate -g python -i {SPEC.name}",
+        f"openapi-generator-cli generate -g python -i {served_spec_url}",
         timeout=180,
     )
     pip_install(work / "project", work / "site")
@@ -139,8 +139,10 @@ def test_openapi_generator_python__whole_flow_against_the_service__typed_models_
             assert (updated.last_tested_at, updated.last_error) == (None, None)
 
         run_setup_script(snowflake_emulator, json.loads(patched.to_json()))
-        result = ogen_parsed(api.test_connection_with_http_info(org, created.id, {}), 200, ogen.ConnectionTestResult)
-        assert (result.success, result.error) == (True, None)
+        response = api.test_connection_with_http_info(org, created.id, x_request_id="ogen.test-1", body={})
+        assert header(response.headers, "X-Request-ID") == "ogen.test-1"
+        result = ogen_parsed(response, 200, ogen.ConnectionTestResult).actual_instance
+        assert (type(result), result.success) == (ogen.ConnectionTestPassed, True)
         assert_utc_second(result.tested_at)
         login = emulated_login(snowflake_emulator)
         assert login["authenticated"] is True

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import SPEC, emulated_login, require, run, run_setup_script
+from tests.clients.conftest import emulated_login, require, run, run_setup_script
 from tests.clients.python_client_flow import (
     ACCOUNT,
     BAD_KEY,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.clients
 
 
 @pytest.fixture(scope="module")
-def opc(tmp_path_factory) -> Iterator[ModuleType]:
+def opc(tmp_path_factory, served_spec_url) -> Iterator[ModuleType]:
     """The package openapi-python-client generates from the spec, installed and imported."""
     require(
         importlib.util.find_spec("openapi_python_client"),
@@ -45,9 +45,9 @@ def opc(tmp_path_factory) -> Iterator[ModuleType]:
         json.dumps({"project_name_override": "wc-opc-client", "package_name_override": "wc_opc", "post_hooks": []})
     )
     run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(SPEC)]
+        [sys.executable, "-m", "openapi_python_client", "generate", "--url", served_spec_url]
         + ["--output-path", str(work / "project"), "--meta", "setup", "--config", str(config), "--fail-on-warning"],
-        f"openapi-python-client generate --path {SPEC.name}",
+        f"openapi-python-client generate --url {served_spec_url}",
         timeout=120,
     )
     pip_install(work / "project", work / "site")
@@ -82,7 +82,7 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
         update_connection,
     )
     from wc_opc.models import (
-        ConnectionTestResult,
+        ConnectionTestPassed,
         Problem,
         SnowflakeConnectionCreate,
         SnowflakeConnectionCreateType,
@@ -92,7 +92,6 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
         WarehouseConnectionStatus,
         WarehouseType,
     )
-    from wc_opc.types import UNSET
 
     org = organisation.id
     # raise_on_unexpected_status: a status the spec does not list (a 307 to a slashed path, say) raises.
@@ -142,12 +141,12 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
         assert (updated.last_tested_at, updated.last_error) == (None, None)
 
     run_setup_script(snowflake_emulator, patched.to_dict())
-    result = opc_parsed(
-        test_connection.sync_detailed(org, created.id, client=client, body=TestConnectionBody()),
-        200,
-        ConnectionTestResult,
+    response = test_connection.sync_detailed(
+        org, created.id, client=client, body=TestConnectionBody(), x_request_id="opc.test-1"
     )
-    assert (result.success, result.error) == (True, UNSET)
+    assert response.headers["X-Request-ID"] == "opc.test-1"
+    result = opc_parsed(response, 200, ConnectionTestPassed)
+    assert result.success is True
     assert_utc_second(result.tested_at)
     login = emulated_login(snowflake_emulator)
     assert login["authenticated"] is True

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import SPEC, STAGE, emulated_login, excerpt, require, run
+from tests.clients.conftest import STAGE, emulated_login, excerpt, require, run
 
 pytestmark = pytest.mark.clients
 
@@ -19,7 +19,7 @@ TYPESCRIPT_PROJECT = Path(__file__).resolve().parent / "typescript"
 
 
 @pytest.fixture(scope="module")
-def typescript_project(tmp_path_factory) -> Path:
+def typescript_project(tmp_path_factory, served_spec_url) -> Path:
     """A copy of tests/clients/typescript with its locked packages and `schema.d.ts` generated from the spec."""
     require(shutil.which("node"), "node is not on PATH (the TypeScript client check runs with it)")
     require(shutil.which("npm"), "npm is not on PATH (the TypeScript client check installs its packages with it)")
@@ -34,9 +34,9 @@ def typescript_project(tmp_path_factory) -> Path:
     # --default-non-nullable false: by default openapi-typescript makes every property that has a `default`
     # required, in request bodies too (openapi-ts/openapi-typescript#2012), so create could not omit them.
     run(
-        ["node", "node_modules/openapi-typescript/bin/cli.js", str(SPEC), "--default-non-nullable", "false"]
+        ["node", "node_modules/openapi-typescript/bin/cli.js", served_spec_url, "--default-non-nullable", "false"]
         + ["--output", "schema.d.ts"],
-        f"openapi-typescript {SPEC.name}",
+        f"openapi-typescript {served_spec_url}",
         cwd=project,
         timeout=120,
     )

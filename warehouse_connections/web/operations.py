@@ -1,4 +1,4 @@
-"""Which operation of the spec a request is for, by method and path: for logs, metrics and tests."""
+"""Which operation of the specs a request is for, by method and path: for logs, metrics and tests."""
 
 import re
 from typing import NamedTuple
@@ -12,15 +12,16 @@ class Operation(NamedTuple):
 
 
 class OperationIndex:
-    def __init__(self, spec: dict, base_path: str):
+    def __init__(self, *specs: dict):
         self._operations = []
-        for template, item in spec["paths"].items():
-            route = path_base(item, base_path) + template
-            for method, op in item.items():
-                if method in METHODS:
-                    self._operations.append(
-                        (method.upper(), _template_regex(route), Operation(op["operationId"], route))
-                    )
+        for spec in specs:
+            for template, item in spec["paths"].items():
+                route = base_path(spec) + template
+                for method, op in item.items():
+                    if method in METHODS:
+                        self._operations.append(
+                            (method.upper(), _template_regex(route), Operation(op["operationId"], route))
+                        )
 
     def find(self, method: str, path: str) -> Operation | None:
         return next((op for m, pattern, op in self._operations if m == method and pattern.fullmatch(path)), None)
@@ -31,9 +32,9 @@ class OperationIndex:
         return [*methods, "HEAD"] if "GET" in methods else methods
 
 
-def path_base(item: dict, base_path: str) -> str:
-    """A path's own `servers` (the probes, served at the root) override the API's base path."""
-    return item["servers"][0]["url"].rstrip("/") if "servers" in item else base_path
+def base_path(spec: dict) -> str:
+    """Where the spec's paths are served: its server URL's path, without a trailing slash."""
+    return spec["servers"][0]["url"].rstrip("/")
 
 
 def _template_regex(template: str) -> re.Pattern:

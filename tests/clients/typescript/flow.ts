@@ -14,6 +14,9 @@ import type { components, paths } from "./schema.js";
 
 type WarehouseConnection = components["schemas"]["WarehouseConnection"];
 type ConnectionTestResult = components["schemas"]["ConnectionTestResult"];
+// The two outcomes, named after the spec's schemas: a failed one always has its error.
+type ConnectionTestPassed = components["schemas"]["ConnectionTestPassed"];
+type ConnectionTestFailed = components["schemas"]["ConnectionTestFailed"];
 type Problem = components["schemas"]["Problem"];
 
 function env(name: string): string {
@@ -134,10 +137,17 @@ step("run the setup script (emulator)");
 
 step("test");
 const result: ConnectionTestResult = await (async () => {
-    const { data, error, response } = await client.POST(TEST, { params: { path }, body: {} });
+    const { data, error, response } = await client.POST(TEST, {
+        params: { path, header: { "X-Request-ID": "ts.test-1" } },
+        body: {},
+    });
     assert.equal(response.status, 200, JSON.stringify(error));
+    assert.equal(response.headers.get("X-Request-ID"), "ts.test-1");
     assert.ok(data);
-    assert.deepEqual(data, { success: true, tested_at: data.tested_at });
+    const passed: ConnectionTestPassed | undefined = data.success ? data : undefined;
+    const failed: ConnectionTestFailed | undefined = data.success ? undefined : data;
+    assert.equal(failed?.error, undefined);
+    assert.deepEqual(passed, { success: true, tested_at: data.tested_at });
     assert.match(data.tested_at, TIMESTAMP);
     return data;
 })();
