@@ -7,6 +7,7 @@ from warehouse_connections.web import connexion_seam
 from warehouse_connections.web.app_state import AppStateMiddleware
 from warehouse_connections.web.guard import RequestGuardMiddleware
 from warehouse_connections.web.observability import ObservabilityMiddleware
+from warehouse_connections.web.probes import ProbesMiddleware
 from warehouse_connections.web.routing import AllowHeaderMiddleware
 
 
@@ -25,6 +26,7 @@ def test_middleware__session_app__wraps_ours_around_and_between_connexions_own(a
         ObservabilityMiddleware,
         AllowHeaderMiddleware,
         exception,
+        ProbesMiddleware,
         RequestGuardMiddleware,
         connexion_seam.SwaggerUIMiddleware,
         *inner,

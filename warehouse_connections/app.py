@@ -6,7 +6,6 @@ import connexion
 import yaml
 from connexion.options import SwaggerUIOptions
 
-from handlers import health
 from models import Secret, database
 from models.secret import configure_encryption
 from models.storage import bind_database
@@ -92,11 +91,6 @@ def _build(
         )
     ServedSpec(spec).add_routes(app.app, f"{BASE_PATH}/openapi")
     ServedSpec(operations_spec).add_routes(app.app, "/openapi-operations")
-    # The operations spec's paths, served by plain routes: no authentication, no validation to wait for.
-    app.add_url_rule("/health", "health", health.health)
-    app.add_url_rule("/ready", "ready", health.ready)
-    if settings.metrics == "on":
-        app.add_url_rule("/metrics", "metrics", health.metrics)
     app.app.extensions[EXTENSION] = state
     problems.register(app)
     app.app.before_request(_open_connection)

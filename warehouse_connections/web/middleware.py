@@ -19,6 +19,7 @@ from warehouse_connections.web.app_state import AppState, AppStateMiddleware
 from warehouse_connections.web.guard import RequestGuardMiddleware
 from warehouse_connections.web.observability import ObservabilityMiddleware
 from warehouse_connections.web.operations import OperationIndex
+from warehouse_connections.web.probes import ProbesMiddleware
 from warehouse_connections.web.routing import AllowHeaderMiddleware
 
 
@@ -47,6 +48,8 @@ def stack(
         partial(AllowHeaderMiddleware, operations=operations),
         # connexion's: problems raised by anything inside, and our domain errors, become problem+json.
         ExceptionMiddleware,
+        # The probes and metrics answer here, on the event loop: nothing inside needs to work for them.
+        partial(ProbesMiddleware, serve_metrics=settings.metrics == "on"),
         # Before routing, which answers malformed paths and ids badly (the module says how); its problems are
         # turned into responses by the exception middleware outside it.
         partial(RequestGuardMiddleware, integer_routes=integer_routes),
