@@ -1,9 +1,25 @@
 import datetime
+import logging
 from collections.abc import Callable
 
 from peewee import DatabaseProxy, Model, Query
 
 database = DatabaseProxy()
+
+
+class QueryParametersHidden(logging.Filter):
+    """peewee logs every query with its parameters at DEBUG: ciphertexts, key hashes, customers' names.
+
+    Only the SQL text stays; a ciphertext beside the key file is the secret itself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, tuple) and len(record.msg) == 2:
+            record.msg, record.args = f"{record.msg[0]} (parameters not logged)", ()
+        return True
+
+
+logging.getLogger("peewee").addFilter(QueryParametersHidden())
 
 
 def utc_now() -> datetime.datetime:

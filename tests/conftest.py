@@ -85,12 +85,13 @@ def app_state(app) -> AppState:
 
 
 @pytest.fixture(autouse=True)
-def no_private_key_material_leaks(caplog):
-    """No response body or log line of any test contains private key material."""
+def no_secret_leaks(caplog):
+    """No response body of any test contains private key material, and no log line (at DEBUG) any secret."""
     caplog.set_level(logging.DEBUG)
     leak_guard.response_bodies.clear()
     yield
-    leak_guard.assert_no_private_key_in("\n".join(record.getMessage() for record in caplog.records))
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    leak_guard.assert_no_secret_in("\n".join(record.getMessage() for record in records))
 
 
 @pytest.fixture(autouse=True)

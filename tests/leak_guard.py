@@ -1,6 +1,8 @@
-"""What the suite's leak guard looks for: fragments of every private key it made, and every response body."""
+"""What the suite's leak guard looks for: fragments of every private key it made, in logs and response bodies;
+ciphertexts (Fernet tokens) and API keys in logs."""
 
 import base64
+import re
 
 from warehouses import key_pair
 
@@ -23,7 +25,14 @@ def record_response_body(response):
     return response
 
 
-def assert_no_private_key_in(logged: str) -> None:
+# A Fernet token: version byte 0x80 and a timestamp, base64url; ciphertext plus the key file is the secret.
+FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{40,}")
+API_KEY = re.compile(r"wck_[A-Za-z0-9_-]{32,}")
+
+
+def assert_no_secret_in(logged: str) -> None:
     for fragment in generated_private_key_fragments:
         assert fragment not in logged
         assert not any(fragment in body for body in response_bodies)
+    assert FERNET_TOKEN.findall(logged) == []
+    assert API_KEY.findall(logged) == []

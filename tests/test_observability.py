@@ -5,8 +5,10 @@ import datetime
 import logging
 import random
 
+import httpx
 import pytest
 
+from tests import leak_guard
 from warehouse_connections.infrastructure import logs
 from warehouse_connections.infrastructure.logs import JsonFormatter
 
@@ -130,3 +132,19 @@ def test_log_timestamp__is_the_records_time_in_utc_to_the_millisecond():
     assert formatted == [
         datetime.datetime.fromtimestamp(moment, datetime.UTC).isoformat(timespec="milliseconds") for moment in moments
     ]
+
+
+def test_logs__served_at_debug_level__carry_no_ciphertext_key_or_authorization(start_server, api_key, list_url):
+    base_url = start_server(WC_LOG_LEVEL="DEBUG", WC_LOG_FORMAT="json")
+    headers = {"Authorization": f"Api-Key {api_key}"}
+
+    created = httpx.post(
+        f"{base_url}{list_url}", json={"type": "snowflake", "account_identifier": "xy12345"}, headers=headers
+    )
+    listed = httpx.get(f"{base_url}{list_url}", headers=headers)
+
+    assert (created.status_code, listed.status_code) == (201, 200)
+    logged = start_server.logs[base_url].read_text()
+    assert '"INSERT INTO \\"secret\\"' in logged  # the query is logged, at DEBUG: without its parameters
+    assert (leak_guard.FERNET_TOKEN.findall(logged), leak_guard.API_KEY.findall(logged)) == ([], [])
+    assert api_key not in logged
