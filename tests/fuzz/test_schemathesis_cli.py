@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from models import WarehouseConnection, database
-from tests.snowflake import account_locator
+from warehouse_connections.devtools.snowflake_emulator import account_locator
 
 pytestmark = pytest.mark.fuzz
 

@@ -20,10 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.snowflake.keys import account_locator, resolve_public_key
-from tests.snowflake.login import answer_login
-from tests.snowflake.queries import answer_query, unquote_identifier
-from tests.snowflake.wire import ok
+from warehouse_connections.devtools.snowflake_emulator.keys import account_locator, resolve_public_key
+from warehouse_connections.devtools.snowflake_emulator.login import answer_login
+from warehouse_connections.devtools.snowflake_emulator.queries import answer_query, unquote_identifier
+from warehouse_connections.devtools.snowflake_emulator.wire import ok
 
 
 class SnowflakeEmulator:
