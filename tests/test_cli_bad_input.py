@@ -185,6 +185,36 @@ def test_cli_serve__bad_numbers__each_refused_before_serving(run):
 
 
 @pytest.fixture
+def port_in_use() -> Iterator[int]:
+    """A loopback port another socket listens on, for the test's length."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_cli_snowflake_emulator__bad_arguments__each_refused_before_serving(run, port_in_use):
+    host_error = "the emulator binds 127.0.0.1 only, not {!r}: it is for this machine"
+    usage_errors = [
+        (["--host", "0.0.0.0"], "--host", host_error.format("0.0.0.0")),
+        (["--host", "::"], "--host", host_error.format("::")),
+        (["--port", "-1"], "--port", "must be from 0 to 65535, not -1"),
+        (["--port", "65536"], "--port", "must be from 0 to 65535, not 65536"),
+    ]
+    cases = [
+        *(
+            (args, USAGE.format(command="snowflake-emulator", option=option, error=error))
+            for args, option, error in usage_errors
+        ),
+        (["--port", str(port_in_use)], f"error: cannot listen on 127.0.0.1:{port_in_use}: Address already in use"),
+    ]
+
+    problems = misanswered(run, [(["snowflake-emulator", *args], line) for args, line in cases])
+
+    assert problems == []
+
+
+@pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port that refuses connections at once: bound for the test's length, never listening."""
     with socket.socket() as sock:

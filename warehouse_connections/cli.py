@@ -27,6 +27,8 @@ DEFAULT_ORGANISATION = "Default organisation"
 # seed-demo's bound: ten times the benchmark's largest run, far below the 2**31 ids PostgreSQL can give.
 MAX_DEMO_ORGANISATIONS = 10_000_000
 MAX_WORKERS = 256
+# The Snowflake emulator's only address: it lets in anyone who holds a connection's key pair, over plain HTTP.
+LOOPBACK = "127.0.0.1"
 
 
 class CommandError(Exception):
@@ -72,6 +74,12 @@ def _whole_number(low: int, high: int) -> Callable[[str], int]:
     return whole_number
 
 
+def _loopback(host: str) -> str:
+    if host != LOOPBACK:
+        raise argparse.ArgumentTypeError(f"the emulator binds {LOOPBACK} only, not {host!r}: it is for this machine")
+    return host
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warehouse-connections",
@@ -114,6 +122,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     seed.add_argument("--keys-file", required=True, metavar="PATH", help="gets 'org_id<TAB>key' per organisation")
     seed.set_defaults(run=_seed_demo)
+
+    emulator = commands.add_parser(
+        "snowflake-emulator",
+        help="for development: emulate Snowflake on 127.0.0.1, accepting this database's connections",
+        description="Emulates Snowflake's login and query API on 127.0.0.1, where every connection in the configured "
+        "database logs in with its key pair: point serve at it with WC_SNOWFLAKE_ENDPOINT. Runs until Ctrl-C.",
+    )
+    emulator.add_argument("--host", type=_loopback, default=LOOPBACK, help=f"{LOOPBACK}, the only address it binds")
+    emulator.add_argument("--port", type=_whole_number(0, 65535), default=8081, help="default 8081; 0: a free port")
+    emulator.set_defaults(run=_snowflake_emulator)
 
     secrets = commands.add_parser("secrets", help="manage the encrypted secret store")
     secret_commands = secrets.add_subparsers(required=True, metavar="COMMAND")
@@ -216,6 +234,16 @@ def _revoke_api_key(args, settings: Settings) -> None:
         if not ApiKey.revoke(args.prefix):
             raise CommandError(f"no active API key with prefix {args.prefix!r}")
     print(f"revoked {args.prefix}")
+
+
+def _snowflake_emulator(args, settings: Settings) -> None:
+    # Imported here, not at the top: a development tool, which the serving process never loads.
+    from warehouse_connections.devtools.snowflake_emulator import command
+
+    try:
+        command.run(args.port)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {LOOPBACK}:{args.port}: {error.strerror}") from None
 
 
 def _rotate_secrets(args, settings: Settings) -> None:

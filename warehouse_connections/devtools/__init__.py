@@ -1,4 +1,4 @@
-"""Tools for developing against the service, apart from the serving process.
+"""Tools for developing against the service; the serving process never loads them (a test checks).
 
-`snowflake_emulator`: Snowflake's login and query API on loopback, for the tests.
+`snowflake_emulator`: Snowflake's login and query API on loopback, for the tests and the `snowflake-emulator` command.
 """
