@@ -8,6 +8,7 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegrityError
 from playhouse.postgres_ext import DateTimeTZField
 
 from models.base import BaseModel, PreparedQuery, database, utc_now
+from models.names import MAX_NAME_LENGTH, checked_name
 from models.organisation import Organisation
 
 KEY_PREFIX = "wck_"
@@ -15,6 +16,8 @@ KEY_PREFIX = "wck_"
 KEY_PATTERN = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{32,128}}")
 # "wck_" and 8 more characters: enough to name a key in lists and logs, far too little to use it.
 PREFIX_LENGTH = 12
+# Any prefix the service could have issued: anything else names no key, without a database round trip.
+PREFIX_PATTERN = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{{PREFIX_LENGTH - len(KEY_PREFIX)}}}")
 
 
 class ActiveKey(NamedTuple):
@@ -36,12 +39,17 @@ class ApiKey(BaseModel):
     """An organisation's API key. Only the SHA-256 of the key is stored."""
 
     organisation = ForeignKeyField(Organisation, backref="api_keys", on_delete="CASCADE")
-    name = CharField(max_length=200)
+    name = CharField(max_length=MAX_NAME_LENGTH)
     prefix = CharField(max_length=PREFIX_LENGTH, unique=True)
     key_hash = CharField(max_length=64)
     read_only = BooleanField(default=False)
     created_at = DateTimeTZField(default=utc_now)
     revoked_at = DateTimeTZField(null=True)
+
+    def save(self, *args, **kwargs):
+        # Checked on every save, so both databases keep the same names (models.names).
+        self.name = checked_name(self.name, "API key name")
+        return super().save(*args, **kwargs)
 
     @classmethod
     def issue(cls, organisation_id: int, name: str, read_only: bool = False) -> tuple["ApiKey", str]:
@@ -80,6 +88,8 @@ class ApiKey(BaseModel):
     @classmethod
     def revoke(cls, prefix: str) -> bool:
         """Revoke the active key with this prefix; False if there is none."""
+        if not PREFIX_PATTERN.fullmatch(prefix):
+            return False
         updated = cls.update(revoked_at=utc_now()).where((cls.prefix == prefix) & cls.revoked_at.is_null()).execute()
         return updated == 1
 

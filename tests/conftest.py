@@ -61,6 +61,26 @@ def server_env(settings) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def run(server_env):
+    """Runs a `warehouse-connections` command to completion on the suite's storage; `env` adds to its environment."""
+
+    def run(*args: str | bytes, check: bool = True, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "warehouse_connections", *args],
+            env={**server_env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    run.env = server_env
+    return run
+
+
 @pytest.fixture(scope="session", autouse=True)
 def record_generated_private_keys():
     generate = key_pair.generate

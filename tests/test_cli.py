@@ -15,24 +15,6 @@ from tests.processes import free_port, wait_until_up
 from warehouse_connections import cli, launch, startup
 
 
-@pytest.fixture
-def run(server_env):
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-m", "warehouse_connections", *args],
-            env=server_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run.env = server_env
-    return run
-
-
 @pytest.mark.parametrize(
     "command",
     [

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from snowflake.connector.errors import DatabaseError, OperationalError, ProgrammingError
 
-from tests.snowflake import SnowflakeEmulator, public_key_fingerprint
+from warehouse_connections.devtools.snowflake_emulator import SnowflakeEmulator, public_key_fingerprint
 
 ACCOUNT = "xy12345.us-east-1"
 USER = "flagsmith_user"

@@ -5,11 +5,15 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 
 import uvicorn
+from peewee import OperationalError
 from prometheus_client import start_http_server
 
 from models import ApiKey, Organisation, Secret, database
+from models.api_key import KEY_PATTERN, PREFIX_LENGTH
+from models.names import InvalidName
 from models.secret import SecretsUnreadable
 from models.storage import DatabaseURLError, migrate
 from warehouse_connections.app import connect_storage, create_app
@@ -20,6 +24,11 @@ from warehouse_connections.startup import objects_for_life
 from warehouses import demo
 
 DEFAULT_ORGANISATION = "Default organisation"
+# seed-demo's bound: ten times the benchmark's largest run, far below the 2**31 ids PostgreSQL can give.
+MAX_DEMO_ORGANISATIONS = 10_000_000
+MAX_WORKERS = 256
+# The Snowflake emulator's only address: it lets in anyone who holds a connection's key pair, over plain HTTP.
+LOOPBACK = "127.0.0.1"
 
 
 class CommandError(Exception):
@@ -28,6 +37,8 @@ class CommandError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Arguments that were not UTF-8 (a path, say) are echoed as the bytes they were, not refused by print().
+    sys.stdout.reconfigure(errors="surrogateescape")
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, settings.log_format)
@@ -39,9 +50,34 @@ def main(argv: list[str] | None = None) -> int:
             with database.connection_context():
                 Secret.check_keys()
         return args.run(args, settings) or 0
-    except (CommandError, SettingsError, DatabaseURLError, SecretsUnreadable) as error:
+    except (CommandError, SettingsError, DatabaseURLError, SecretsUnreadable, InvalidName) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OperationalError as error:
+        # The database cannot be opened or reached: the first line says why (PostgreSQL adds hints after it).
+        print(f"error: the database: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`; anything else is a usage error."""
+
+    def whole_number(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {number}")
+        return number
+
+    return whole_number
+
+
+def _loopback(host: str) -> str:
+    if host != LOOPBACK:
+        raise argparse.ArgumentTypeError(f"the emulator binds {LOOPBACK} only, not {host!r}: it is for this machine")
+    return host
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,8 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="apply migrations and serve the API")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--port", type=_whole_number(1, 65535), default=8000, help="port to bind (default 8000)")
+    serve.add_argument("--workers", type=_whole_number(1, MAX_WORKERS), default=1, help="worker processes (default 1)")
     serve.set_defaults(run=_serve)
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=_migrate)
@@ -81,9 +117,21 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(run=_revoke_api_key)
 
     seed = commands.add_parser("seed-demo", help="create demo organisations in bulk, for benchmarks")
-    seed.add_argument("--organisations", type=int, required=True, metavar="N")
+    seed.add_argument(
+        "--organisations", type=_whole_number(1, MAX_DEMO_ORGANISATIONS), required=True, metavar="N", help="1 or more"
+    )
     seed.add_argument("--keys-file", required=True, metavar="PATH", help="gets 'org_id<TAB>key' per organisation")
     seed.set_defaults(run=_seed_demo)
+
+    emulator = commands.add_parser(
+        "snowflake-emulator",
+        help="for development: emulate Snowflake on 127.0.0.1, accepting this database's connections",
+        description="Emulates Snowflake's login and query API on 127.0.0.1, where every connection in the configured "
+        "database logs in with its key pair: point serve at it with WC_SNOWFLAKE_ENDPOINT. Runs until Ctrl-C.",
+    )
+    emulator.add_argument("--host", type=_loopback, default=LOOPBACK, help=f"{LOOPBACK}, the only address it binds")
+    emulator.add_argument("--port", type=_whole_number(0, 65535), default=8081, help="default 8081; 0: a free port")
+    emulator.set_defaults(run=_snowflake_emulator)
 
     secrets = commands.add_parser("secrets", help="manage the encrypted secret store")
     secret_commands = secrets.add_subparsers(required=True, metavar="COMMAND")
@@ -155,16 +203,22 @@ def _list_organisations(args, settings: Settings) -> None:
             print(f"{organisation.id}\t{organisation.name}")
 
 
+def _check_organisation_exists(organisation_id: int) -> None:
+    if not Organisation.exists_with_id(organisation_id):
+        raise CommandError(f"no organisation {organisation_id}")
+
+
 def _create_api_key(args, settings: Settings) -> None:
     with database.connection_context():
-        if not Organisation.select().where(Organisation.id == args.organisation).exists():
-            raise CommandError(f"no organisation {args.organisation}")
+        _check_organisation_exists(args.organisation)
         _, key = ApiKey.issue(args.organisation, args.name, read_only=args.read_only)
     print(key)
 
 
 def _list_api_keys(args, settings: Settings) -> None:
     with database.connection_context():
+        # An unknown id would list nothing, like an organisation without keys: say which it is.
+        _check_organisation_exists(args.organisation)
         keys = ApiKey.select().where(ApiKey.organisation == args.organisation).order_by(ApiKey.id)
         for key in keys:
             access = "read-only" if key.read_only else "full"
@@ -173,10 +227,23 @@ def _list_api_keys(args, settings: Settings) -> None:
 
 
 def _revoke_api_key(args, settings: Settings) -> None:
+    if KEY_PATTERN.fullmatch(args.prefix) and len(args.prefix) > PREFIX_LENGTH:
+        # A whole key, pasted by mistake: not echoed, since error output ends up in logs.
+        raise CommandError(f"that is a whole key; revoke takes its first {PREFIX_LENGTH} characters (api-keys list)")
     with database.connection_context():
         if not ApiKey.revoke(args.prefix):
             raise CommandError(f"no active API key with prefix {args.prefix!r}")
     print(f"revoked {args.prefix}")
+
+
+def _snowflake_emulator(args, settings: Settings) -> None:
+    # Imported here, not at the top: a development tool, which the serving process never loads.
+    from warehouse_connections.devtools.snowflake_emulator import command
+
+    try:
+        command.run(args.port)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {LOOPBACK}:{args.port}: {error.strerror}") from None
 
 
 def _rotate_secrets(args, settings: Settings) -> None:
@@ -186,6 +253,11 @@ def _rotate_secrets(args, settings: Settings) -> None:
 
 
 def _seed_demo(args, settings: Settings) -> None:
-    with database.connection_context(), open(args.keys_file, "w") as keys_file:
-        keys_file.writelines(f"{org}\t{key}\n" for org, key in demo.seed(args.organisations, settings.rsa_key_bits))
+    try:
+        # Opened before seeding: a path that cannot be written stops the command before it creates anything.
+        with open(args.keys_file, "w") as keys_file, database.connection_context():
+            seeded = demo.seed(args.organisations, settings.rsa_key_bits)
+            keys_file.writelines(f"{org}\t{key}\n" for org, key in seeded)
+    except OSError as error:
+        raise CommandError(f"cannot write --keys-file {args.keys_file!r}: {error.strerror}") from None
     print(f"created {args.organisations} organisations; keys in {args.keys_file}")

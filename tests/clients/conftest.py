@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.processes import free_port, wait_until_up
-from tests.snowflake import SnowflakeEmulator
+from warehouse_connections.devtools.snowflake_emulator import SnowflakeEmulator
 
 # Set where the tools are part of the environment (the `clients` tox env, CI): a missing one fails the
 # test there instead of skipping it.

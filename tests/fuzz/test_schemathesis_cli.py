@@ -5,7 +5,6 @@ Not part of the default run (`-m fuzz`; tox -e fuzz / fuzz-pg). WC_FUZZ_SEED rep
 fixed default. WC_FUZZ_EXAMPLES sets cases per operation and phase. The junit report goes to reports/.
 """
 
-import json
 import os
 import re
 import subprocess
@@ -14,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from models import WarehouseConnection, database
-from tests.snowflake import account_locator
+from warehouse_connections.devtools.snowflake_emulator.command import public_key_of_user
 
 pytestmark = pytest.mark.fuzz
 
@@ -24,16 +22,6 @@ REPORTS = Path(__file__).parents[2] / "reports"
 SEED = os.environ.get("WC_FUZZ_SEED", "20261125")
 EXAMPLES = os.environ.get("WC_FUZZ_EXAMPLES", "150")
 MIN_CASES = 1000
-
-
-def public_key_of_user(account: str, user: str) -> str | None:
-    """The emulator's view of a connection made by the fuzzer: its setup script ran."""
-    with database.connection_context():
-        for connection in WarehouseConnection.select():
-            config = json.loads(connection.config)
-            if account_locator(config["account_identifier"]) == account and config["user"].upper() == user:
-                return connection.public_key
-    return None
 
 
 def test_fuzz__every_check_and_phase__finds_no_failure(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.snowflake.emulator import SnowflakeEmulator
+from warehouse_connections.devtools.snowflake_emulator import SnowflakeEmulator
 
 
 def _keep_connector_offline(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,10 +6,10 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.snowflake.wire import error, ok
+from warehouse_connections.devtools.snowflake_emulator.wire import error, ok
 
 if TYPE_CHECKING:
-    from tests.snowflake.emulator import SnowflakeEmulator
+    from warehouse_connections.devtools.snowflake_emulator.emulator import SnowflakeEmulator
 
 
 def unquote_identifier(part: str) -> str:

@@ -20,10 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.snowflake.keys import account_locator, resolve_public_key
-from tests.snowflake.login import answer_login
-from tests.snowflake.queries import answer_query, unquote_identifier
-from tests.snowflake.wire import ok
+from warehouse_connections.devtools.snowflake_emulator.keys import account_locator, resolve_public_key
+from warehouse_connections.devtools.snowflake_emulator.login import answer_login
+from warehouse_connections.devtools.snowflake_emulator.queries import answer_query, unquote_identifier
+from warehouse_connections.devtools.snowflake_emulator.wire import ok
 
 
 class SnowflakeEmulator:
@@ -31,16 +31,17 @@ class SnowflakeEmulator:
 
     host = "127.0.0.1"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """Binds 127.0.0.1:`port` (0: a free port) at once; OSError if it cannot."""
         # None, or how login misbehaves: "reject_jwt" (390144 even for the right key), "http_403",
         # "http_503", or "hang" (no answer until stop()). A missing stage is just one never added.
         self.failure: str | None = None
         # Seconds every login waits before it is answered: a slow account, for races with the API.
         self.login_delay = 0.0
-        # For users nobody registered: (account locator, USER) -> base64 public key or None. Lets a fuzzer's
-        # connections, made on the fly, authenticate as if their setup scripts had run.
+        # For users nobody registered: (account locator, USER) -> base64 public key or None. Lets connections
+        # made on the fly (a fuzzer's, the command's) authenticate as if their setup scripts had run.
         self.resolve_user: Callable[[str, str], str | None] | None = None
-        # Every stage exists, on every account: for the same fuzzer.
+        # Every stage exists, on every account: for the same connections.
         self.every_stage_exists = False
         # One dict per request: method, path, query params and, where relevant, login data or SQL.
         self.requests: list[dict[str, Any]] = []
@@ -48,7 +49,7 @@ class SnowflakeEmulator:
         self._stages: set[tuple[str, str, str]] = set()
         self._sessions: dict[str, dict[str, Any]] = {}
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((self.host, 0), _make_handler(self))
+        self._server = ThreadingHTTPServer((self.host, port), _make_handler(self))
         # Daemon request threads: a hung request must never block interpreter exit or server_close().
         self._server.daemon_threads = True
         # A short poll interval keeps stop() (and so each test's teardown) fast.

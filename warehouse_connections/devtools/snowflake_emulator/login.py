@@ -6,12 +6,12 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.snowflake.keys import verify_jwt
-from tests.snowflake.queries import unquote_identifier
-from tests.snowflake.wire import error, ok
+from warehouse_connections.devtools.snowflake_emulator.keys import verify_jwt
+from warehouse_connections.devtools.snowflake_emulator.queries import unquote_identifier
+from warehouse_connections.devtools.snowflake_emulator.wire import error, ok
 
 if TYPE_CHECKING:
-    from tests.snowflake.emulator import SnowflakeEmulator
+    from warehouse_connections.devtools.snowflake_emulator.emulator import SnowflakeEmulator
 
 # Upper bound on a "hang" so a leaked request thread cannot outlive a test run by much.
 HANG_BOUND_SECONDS = 60.0
