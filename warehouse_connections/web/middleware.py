@@ -20,6 +20,7 @@ from warehouse_connections.web.guard import RequestGuardMiddleware
 from warehouse_connections.web.observability import ObservabilityMiddleware
 from warehouse_connections.web.operations import OperationIndex
 from warehouse_connections.web.routing import AllowHeaderMiddleware
+from warehouse_connections.web.shutdown import ShutdownMiddleware
 
 
 def stack(
@@ -43,6 +44,8 @@ def stack(
         partial(ObservabilityMiddleware, operations=operations),
         # Outside connexion's error handling too, so 401s, 404s and 409s carry the CORS headers.
         *_cors(settings),
+        # Answers 503 to what still runs WC_SHUTDOWN_TIMEOUT after SIGTERM: inside the log line, the id and CORS.
+        partial(ShutdownMiddleware, shutdown=state.shutdown),
         # Rewrites the Allow header of the 405s that connexion's router makes inside.
         partial(AllowHeaderMiddleware, operations=operations),
         # connexion's: problems raised by anything inside, and our domain errors, become problem+json.
