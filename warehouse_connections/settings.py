@@ -34,6 +34,10 @@ class Settings:
     metrics: str = "on"
     # Seconds in-flight requests get to finish after SIGTERM.
     shutdown_timeout: int = 10
+    # More headers than this are answered 431 (web/guard.py).
+    max_headers: int = 100
+    # Seconds from a request's start to the end of its body; then it is answered 408 (web/guard.py).
+    body_timeout: float = 10
     # Seconds a worker remembers an API key's owner: a revoked key works for at most this long.
     api_key_cache_seconds: int = 5
     # web/fast_path.py and web/connexion_seam.py: list and get on the event loop, connexion's per-request
@@ -56,6 +60,8 @@ class Settings:
             cors_origins=tuple(o.strip() for o in environ.get("WC_CORS_ORIGINS", "").split(",") if o.strip()),
             metrics=_metrics(environ.get("WC_METRICS") or "on"),
             shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
+            max_headers=_at_least(environ, "WC_MAX_HEADERS", "100", 1),
+            body_timeout=_seconds(environ, "WC_BODY_TIMEOUT", "10"),
             api_key_cache_seconds=_whole_number(environ, "WC_API_KEY_CACHE_SECONDS", "5"),
             fast_path=_flag(environ, "WC_FAST_PATH", default=True),
         )
@@ -110,6 +116,13 @@ def _metrics(value: str) -> str:
     if value in ("on", "off") or (value.isdigit() and 0 < int(value) < 65536):
         return value
     raise SettingsError(f"WC_METRICS must be on, off or a port number, not {value!r}")
+
+
+def _at_least(environ, name: str, default: str, minimum: int) -> int:
+    value = environ.get(name) or default
+    if not value.isdigit() or int(value) < minimum:
+        raise SettingsError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return int(value)
 
 
 def _whole_number(environ, name: str, default: str) -> int:

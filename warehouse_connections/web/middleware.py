@@ -52,7 +52,12 @@ def stack(
         ExceptionMiddleware,
         # Before routing, which answers malformed paths and ids badly (the module says how); its problems are
         # turned into responses by the exception middleware outside it.
-        partial(RequestGuardMiddleware, integer_routes=integer_routes),
+        partial(
+            RequestGuardMiddleware,
+            integer_routes=integer_routes,
+            max_headers=settings.max_headers,
+            body_timeout=settings.body_timeout,
+        ),
         # connexion's docs routes (/api/v1/ui/, openapi.json); ours lets API requests skip them.
         partial(connexion_seam.SwaggerUIMiddleware, resources_prefix=resources_prefix)
         if use_internals
