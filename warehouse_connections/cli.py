@@ -128,6 +128,7 @@ def _serve(args, settings: Settings) -> None:
         # Ours answers what still runs at WC_SHUTDOWN_TIMEOUT; uvicorn's, a moment later, is the backstop.
         timeout_graceful_shutdown=settings.shutdown_timeout + shutdown.ANSWER_GRACE_SECONDS,
         http=http_protocol.protocol_for(settings),
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
 
 

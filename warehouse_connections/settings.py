@@ -36,8 +36,15 @@ class Settings:
     shutdown_timeout: int = 10
     # More headers than this are answered 431 (web/guard.py).
     max_headers: int = 100
-    # Seconds from a request's start to the end of its body; then it is answered 408 (web/guard.py).
+    # A request line and headers larger than this, in bytes, are answered 431 (web/http_protocol.py).
+    max_header_bytes: int = 16 * 1024
+    # Seconds from a request's first byte to the end of its headers; then its connection is closed.
+    header_timeout: float = 10
+    # Seconds from a request's headers to the end of its body; then 408 (web/guard.py), or its connection is
+    # closed once it has been answered (web/http_protocol.py).
     body_timeout: float = 10
+    # Seconds a connection may wait for its first or next request; then it is closed.
+    keep_alive_timeout: int = 5
     # Seconds a worker remembers an API key's owner: a revoked key works for at most this long.
     api_key_cache_seconds: int = 5
     # web/fast_path.py and web/connexion_seam.py: list and get on the event loop, connexion's per-request
@@ -61,7 +68,11 @@ class Settings:
             metrics=_metrics(environ.get("WC_METRICS") or "on"),
             shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
             max_headers=_at_least(environ, "WC_MAX_HEADERS", "100", 1),
+            # A smaller value is likelier a size in KiB than a limit anyone meant.
+            max_header_bytes=_at_least(environ, "WC_MAX_HEADER_BYTES", "16384", 1024),
+            header_timeout=_seconds(environ, "WC_HEADER_TIMEOUT", "10"),
             body_timeout=_seconds(environ, "WC_BODY_TIMEOUT", "10"),
+            keep_alive_timeout=_seconds(environ, "WC_KEEP_ALIVE_TIMEOUT", "5"),
             api_key_cache_seconds=_whole_number(environ, "WC_API_KEY_CACHE_SECONDS", "5"),
             fast_path=_flag(environ, "WC_FAST_PATH", default=True),
         )
