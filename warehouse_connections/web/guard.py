@@ -9,7 +9,7 @@ request's headers, nor its body's size or how long it takes to arrive. So, befor
 - a path of the spec whose integer parameter is not an integer in range is a 400 naming it;
 - a body without a Content-Type is a 415;
 - a body over the limit is a 413, decided from Content-Length or while it streams in;
-- a body not in within WC_BODY_TIMEOUT of the request's start is a 408, and the connection is closed.
+- a body not in within WC_BODY_TIMEOUT of the request's headers is a 408, and the connection is closed.
 """
 
 import asyncio
