@@ -9,6 +9,7 @@ from warehouse_connections.web.guard import RequestGuardMiddleware
 from warehouse_connections.web.observability import ObservabilityMiddleware
 from warehouse_connections.web.probes import ProbesMiddleware
 from warehouse_connections.web.routing import AllowHeaderMiddleware
+from warehouse_connections.web.shutdown import ShutdownMiddleware
 
 
 def classes(app) -> list[type]:
@@ -24,6 +25,7 @@ def test_middleware__session_app__wraps_ours_around_and_between_connexions_own(a
         StatusRecorder,
         AppStateMiddleware,
         ObservabilityMiddleware,
+        ShutdownMiddleware,
         AllowHeaderMiddleware,
         exception,
         ProbesMiddleware,

@@ -2,6 +2,7 @@
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -11,6 +12,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from models import WarehouseConnection, database
+from tests.problems import assert_problem
 from tests.processes import free_port
 
 CREATE = {"type": "snowflake", "account_identifier": "xy12345.us-east-1"}
@@ -115,23 +118,43 @@ def test_cors__not_found_and_conflict__carry_the_cors_headers(dashboard_server, 
     assert conflict.headers["access-control-allow-origin"] == missing.headers["access-control-allow-origin"]
 
 
-def test_shutdown__sigterm_during_a_request__finishes_it_then_exits_0(
-    start_server, list_url, api_key, snowflake_emulator
-):
-    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url)
-    auth = {"Authorization": f"Api-Key {api_key}"}
+def start_connection_test(base_url: str, list_url: str, auth: dict, emulator) -> tuple[threading.Thread, dict]:
+    """A connection test running in the background, once its login has reached the emulated account."""
     created = httpx.post(f"{base_url}{list_url}", headers=auth, json=CREATE).json()
-    snowflake_emulator.login_delay = 1.5
-    outcome = {}
+    outcome = {"id": created["id"]}
     testing = threading.Thread(
         target=lambda: outcome.update(
-            response=httpx.post(f"{base_url}{list_url}{created['id']}/test/", headers=auth, timeout=30)
+            response=httpx.post(f"{base_url}{list_url}{created['id']}/test/", headers=auth, timeout=60)
         )
     )
     testing.start()
     deadline = time.monotonic() + 10
-    while "/session/v1/login-request" not in snowflake_emulator.paths() and time.monotonic() < deadline:
+    while "/session/v1/login-request" not in emulator.paths() and time.monotonic() < deadline:
         time.sleep(0.02)
+    return testing, outcome
+
+
+def refuses_connections(base_url: str, deadline_seconds: float) -> bool:
+    """Whether the server's port refuses a new connection within the deadline."""
+    port = int(base_url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_shutdown__sigterm_during_a_request__finishes_it_then_exits_0(
+    start_server, list_url, api_key, snowflake_emulator
+):
+    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url)
+    snowflake_emulator.login_delay = 1.5
+    testing, outcome = start_connection_test(
+        base_url, list_url, {"Authorization": f"Api-Key {api_key}"}, snowflake_emulator
+    )
 
     start_server.processes[base_url].send_signal(signal.SIGTERM)
     exit_code = start_server.processes[base_url].wait(timeout=20)
@@ -139,6 +162,40 @@ def test_shutdown__sigterm_during_a_request__finishes_it_then_exits_0(
 
     assert outcome["response"].status_code == 200
     assert exit_code == 0
+
+
+def test_shutdown__request_still_running_at_the_timeout__is_answered_503_and_the_process_exits_0_in_time(
+    start_server, list_url, api_key, snowflake_emulator
+):
+    base_url = start_server(
+        WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url, WC_SHUTDOWN_TIMEOUT="2", WC_SNOWFLAKE_LOGIN_TIMEOUT="30"
+    )
+    snowflake_emulator.failure = "hang"
+    testing, outcome = start_connection_test(
+        base_url, list_url, {"Authorization": f"Api-Key {api_key}"}, snowflake_emulator
+    )
+
+    sent_at = time.monotonic()
+    start_server.processes[base_url].send_signal(signal.SIGTERM)
+    refused_while_running = refuses_connections(base_url, deadline_seconds=1) and "response" not in outcome
+    exit_code = start_server.processes[base_url].wait(timeout=10)
+    elapsed = time.monotonic() - sent_at
+    testing.join(timeout=10)
+
+    response = outcome["response"]
+    assert_problem(
+        response,
+        503,
+        "Service Unavailable",
+        "The service is stopping and this request did not finish in time; it changed nothing. Try again.",
+        request_id=response.headers["x-request-id"],
+    )
+    assert response.headers["retry-after"] == "5"
+    assert (exit_code, refused_while_running) == (0, True)
+    assert elapsed <= 2 + 1
+    with database.connection_context():
+        stored = WarehouseConnection.get_by_id(outcome["id"])
+    assert (stored.status, stored.last_tested_at, stored.last_error) == ("pending_customer_setup", None, None)
 
 
 def run_cli(server_env: dict, *args: str, **env: str) -> subprocess.CompletedProcess:

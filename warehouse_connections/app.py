@@ -21,6 +21,7 @@ from warehouse_connections.web.fast_path import INLINE_OPERATIONS, FastPath
 from warehouse_connections.web.guard import integer_parameters
 from warehouse_connections.web.operations import OperationIndex
 from warehouse_connections.web.served_spec import ServedSpec
+from warehouse_connections.web.shutdown import Shutdown
 from warehouse_connections.web.validation import validator_map
 
 # The API spec's server URL: every path in it is served under it (the operations spec's are at the root).
@@ -66,7 +67,7 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
 def _build(
     spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
 ) -> connexion.FlaskApp:
-    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath())
+    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(), Shutdown())
     operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,

@@ -1,6 +1,7 @@
 """The `warehouse-connections` command: serve the API and administer organisations and API keys."""
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -21,6 +22,7 @@ from warehouse_connections.infrastructure import metrics
 from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings, SettingsError
 from warehouse_connections.startup import objects_for_life
+from warehouse_connections.web import http_protocol, shutdown
 from warehouses import demo
 
 DEFAULT_ORGANISATION = "Default organisation"
@@ -150,8 +152,8 @@ def _serve(args, settings: Settings) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="warehouse-connections-metrics-")
     if settings.metrics.isdigit():
         start_http_server(int(settings.metrics), addr=args.host, registry=metrics.registry())
-    # uvicorn finishes in-flight requests on SIGTERM, then raises the signal again: exit 0 on that.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # uvicorn shuts down on SIGTERM (web/shutdown.py says how), then raises the signal again: exit 0 on that.
+    signal.signal(signal.SIGTERM, _exit_at_once)
     if args.workers == 1:
         # Served in this process, over the storage main() has connected and checked.
         with objects_for_life():
@@ -171,8 +173,17 @@ def _serve(args, settings: Settings) -> None:
         # Our own log line per request replaces uvicorn's access log; its other logs go through ours.
         access_log=False,
         log_config=None,
-        timeout_graceful_shutdown=settings.shutdown_timeout,
+        # Ours answers what still runs at WC_SHUTDOWN_TIMEOUT; uvicorn's, a moment later, is the backstop.
+        timeout_graceful_shutdown=settings.shutdown_timeout + shutdown.ANSWER_GRACE_SECONDS,
+        http=http_protocol.protocol_for(settings),
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
+
+
+def _exit_at_once(*_signal) -> None:
+    # A normal exit first joins every request thread (concurrent.futures does), hung ones included: that took 30 s.
+    logging.shutdown()
+    os._exit(0)
 
 
 def _bootstrap(args) -> None:

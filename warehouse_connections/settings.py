@@ -34,6 +34,17 @@ class Settings:
     metrics: str = "on"
     # Seconds in-flight requests get to finish after SIGTERM.
     shutdown_timeout: int = 10
+    # More headers than this are answered 431 (web/guard.py).
+    max_headers: int = 100
+    # A request line and headers larger than this, in bytes, are answered 431 (web/http_protocol.py).
+    max_header_bytes: int = 16 * 1024
+    # Seconds from a request's first byte to the end of its headers; then its connection is closed.
+    header_timeout: float = 10
+    # Seconds from a request's headers to the end of its body; then 408 (web/guard.py), or its connection is
+    # closed once it has been answered (web/http_protocol.py).
+    body_timeout: float = 10
+    # Seconds a connection may wait for its first or next request; then it is closed.
+    keep_alive_timeout: int = 5
     # Seconds a worker remembers an API key's owner: a revoked key works for at most this long.
     api_key_cache_seconds: int = 5
     # web/fast_path.py and web/connexion_seam.py: list and get on the event loop, connexion's per-request
@@ -56,6 +67,12 @@ class Settings:
             cors_origins=tuple(o.strip() for o in environ.get("WC_CORS_ORIGINS", "").split(",") if o.strip()),
             metrics=_metrics(environ.get("WC_METRICS") or "on"),
             shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
+            max_headers=_at_least(environ, "WC_MAX_HEADERS", "100", 1),
+            # A smaller value is likelier a size in KiB than a limit anyone meant.
+            max_header_bytes=_at_least(environ, "WC_MAX_HEADER_BYTES", "16384", 1024),
+            header_timeout=_seconds(environ, "WC_HEADER_TIMEOUT", "10"),
+            body_timeout=_seconds(environ, "WC_BODY_TIMEOUT", "10"),
+            keep_alive_timeout=_seconds(environ, "WC_KEEP_ALIVE_TIMEOUT", "5"),
             api_key_cache_seconds=_whole_number(environ, "WC_API_KEY_CACHE_SECONDS", "5"),
             fast_path=_flag(environ, "WC_FAST_PATH", default=True),
         )
@@ -110,6 +127,13 @@ def _metrics(value: str) -> str:
     if value in ("on", "off") or (value.isdigit() and 0 < int(value) < 65536):
         return value
     raise SettingsError(f"WC_METRICS must be on, off or a port number, not {value!r}")
+
+
+def _at_least(environ, name: str, default: str, minimum: int) -> int:
+    value = environ.get(name) or default
+    if not value.isdigit() or int(value) < minimum:
+        raise SettingsError(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return int(value)
 
 
 def _whole_number(environ, name: str, default: str) -> int:

@@ -11,6 +11,7 @@ from models import Secret, WarehouseConnection, database, utc_now
 from models.secret import PRIVATE_KEY
 from models.warehouse_connection import ID_PATTERN, ConnectionView, new_connection_id
 from warehouse_connections.infrastructure import metrics
+from warehouse_connections.infrastructure.abandonment import point_of_no_return
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
 
@@ -77,6 +78,8 @@ def create(organisation_pk: int, body: dict, key_bits: int) -> ConnectionView:
     connection_id = new_connection_id()
     public_config, sensitive = _split(warehouse, config)
     with database.atomic():
+        # After BEGIN, which on SQLite may wait for the write lock: the shutdown can still abandon a wait.
+        point_of_no_return()
         try:
             with database.atomic():
                 connection = WarehouseConnection.create(
@@ -116,6 +119,7 @@ def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: b
                 raise ImmutableField(field)
         warehouse.validate(config)
         public_config, sensitive = _split(warehouse, config)
+        point_of_no_return()
         updated = (
             WarehouseConnection.update(
                 config=json.dumps(public_config),
@@ -150,16 +154,19 @@ def run_test(organisation_pk: int, connection_id: str, settings: Settings) -> Co
     config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
     error = warehouse.check_connection(config, Secret.reveal(connection.id, PRIVATE_KEY), settings)
     result = ConnectionTestResult(tested_at=utc_now(), error=error)
-    recorded = (
-        WarehouseConnection.update(
-            status="connected" if error is None else "error",
-            last_tested_at=result.tested_at,
-            last_error=error,
+    with database.atomic():
+        # A test the shutdown cut short (answered 503) records nothing, however it ended.
+        point_of_no_return()
+        recorded = (
+            WarehouseConnection.update(
+                status="connected" if error is None else "error",
+                last_tested_at=result.tested_at,
+                last_error=error,
+            )
+            # The revision it was tested at: an edit or delete since then means the result is stale.
+            .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
+            .execute()
         )
-        # The revision it was tested at: an edit or delete since then means the result is stale.
-        .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
-        .execute()
-    )
     if recorded != 1:
         metrics.CONNECTION_TESTS.labels("stale").inc()
         raise StaleTest(connection.id)
@@ -171,6 +178,7 @@ def delete(organisation_pk: int, connection_id: str) -> None:
     """Hard delete: the connection and every secret of it, in one transaction."""
     with database.atomic():
         connection = _get_row(organisation_pk, connection_id)
+        point_of_no_return()
         Secret.delete().where(Secret.connection == connection.id).execute()
         if WarehouseConnection.delete().where(WarehouseConnection.id == connection.id).execute() != 1:
             raise ConnectionNotFound(organisation_pk, connection_id)

@@ -1,4 +1,4 @@
-"""What one app owns while it serves: its settings, its API-key cache and its fast path.
+"""What one app owns while it serves: its settings, its API-key cache, its fast path and its shutdown.
 
 Each app that create_app builds has its own, so two apps in one process share nothing. Handlers find it
 through Flask's `current_app.extensions`; code that runs before Flask does (the security function) finds it
@@ -12,6 +12,7 @@ import flask
 from warehouse_connections.settings import Settings
 from warehouse_connections.web.caller_cache import CallerCache
 from warehouse_connections.web.fast_path import FastPath
+from warehouse_connections.web.shutdown import Shutdown
 
 EXTENSION = "warehouse_connections"
 
@@ -21,6 +22,7 @@ class AppState:
     settings: Settings
     callers: CallerCache
     fast_path: FastPath
+    shutdown: Shutdown
 
     async def run_blocking(self, scope, function, *args):
         """`function(*args)` where this request may block: the event loop for an inline read, else a thread."""

@@ -21,6 +21,7 @@ from warehouse_connections.web.observability import ObservabilityMiddleware
 from warehouse_connections.web.operations import OperationIndex
 from warehouse_connections.web.probes import ProbesMiddleware
 from warehouse_connections.web.routing import AllowHeaderMiddleware
+from warehouse_connections.web.shutdown import ShutdownMiddleware
 
 
 def stack(
@@ -44,6 +45,8 @@ def stack(
         partial(ObservabilityMiddleware, operations=operations),
         # Outside connexion's error handling too, so 401s, 404s and 409s carry the CORS headers.
         *_cors(settings),
+        # Answers 503 to what still runs WC_SHUTDOWN_TIMEOUT after SIGTERM: inside the log line, the id and CORS.
+        partial(ShutdownMiddleware, shutdown=state.shutdown),
         # Rewrites the Allow header of the 405s that connexion's router makes inside.
         partial(AllowHeaderMiddleware, operations=operations),
         # connexion's: problems raised by anything inside, and our domain errors, become problem+json.
@@ -52,7 +55,12 @@ def stack(
         partial(ProbesMiddleware, serve_metrics=settings.metrics == "on"),
         # Before routing, which answers malformed paths and ids badly (the module says how); its problems are
         # turned into responses by the exception middleware outside it.
-        partial(RequestGuardMiddleware, integer_routes=integer_routes),
+        partial(
+            RequestGuardMiddleware,
+            integer_routes=integer_routes,
+            max_headers=settings.max_headers,
+            body_timeout=settings.body_timeout,
+        ),
         # connexion's docs routes (/api/v1/ui/, openapi.json); ours lets API requests skip them.
         partial(connexion_seam.SwaggerUIMiddleware, resources_prefix=resources_prefix)
         if use_internals

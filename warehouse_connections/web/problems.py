@@ -8,6 +8,7 @@ from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 
 from warehouse_connections.infrastructure import metrics
+from warehouse_connections.infrastructure.abandonment import Abandoned
 from warehouses import InvalidConfig
 from warehouses.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
 
@@ -17,6 +18,8 @@ DOMAIN_ERRORS = {
     StaleTest: (409, "Conflict"),
     ImmutableField: (400, "Bad Request"),
     InvalidConfig: (400, "Bad Request"),
+    # The shutdown has answered the request 503 already; this answer goes nowhere, it only ends the handler.
+    Abandoned: (503, "Service Unavailable"),
 }
 
 
