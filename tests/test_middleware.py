@@ -28,8 +28,8 @@ def test_middleware__session_app__wraps_ours_around_and_between_connexions_own(a
         ShutdownMiddleware,
         AllowHeaderMiddleware,
         exception,
-        ProbesMiddleware,
         RequestGuardMiddleware,
+        ProbesMiddleware,
         connexion_seam.SwaggerUIMiddleware,
         *inner,
     ]

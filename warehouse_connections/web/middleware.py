@@ -51,8 +51,6 @@ def stack(
         partial(AllowHeaderMiddleware, operations=operations),
         # connexion's: problems raised by anything inside, and our domain errors, become problem+json.
         ExceptionMiddleware,
-        # The probes and metrics answer here, on the event loop: nothing inside needs to work for them.
-        partial(ProbesMiddleware, serve_metrics=settings.metrics == "on"),
         # Before routing, which answers malformed paths and ids badly (the module says how); its problems are
         # turned into responses by the exception middleware outside it.
         partial(
@@ -61,6 +59,9 @@ def stack(
             max_headers=settings.max_headers,
             body_timeout=settings.body_timeout,
         ),
+        # The probes and metrics answer here, on the event loop, once the guard has bounded the request: nothing
+        # inside needs to work for them.
+        partial(ProbesMiddleware, serve_metrics=settings.metrics == "on"),
         # connexion's docs routes (/api/v1/ui/, openapi.json); ours lets API requests skip them.
         partial(connexion_seam.SwaggerUIMiddleware, resources_prefix=resources_prefix)
         if use_internals
