@@ -9,7 +9,7 @@ from connexion.options import SwaggerUIOptions
 from handlers import health
 from models import Secret, database
 from models.secret import configure_encryption
-from models.storage import bind_database
+from models.storage import bind_database, bound_waits
 from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
 from warehouse_connections.infrastructure.encryption_keys import load_cipher
 from warehouse_connections.infrastructure.logs import configure_logging
@@ -46,6 +46,8 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
     connexion's internals (connexion_seam) make the fast path; where one is missing, the app is built on
     connexion's stock path instead, with one warning that names it.
     """
+    # The app serves requests, whose waits on the database are bounded; the commands before it (migrations) wait.
+    bound_waits()
     # libyaml's loader: PyYAML's pure-Python one takes a third of the start-up.
     spec, operations_spec = (yaml.load(path.read_text(), Loader=yaml.CSafeLoader) for path in SPECS)
     reason = connexion_seam.incompatibility() if settings.fast_path else "WC_FAST_PATH is off"
