@@ -101,7 +101,8 @@ def _build(
         app.add_url_rule("/metrics", "metrics", health.metrics)
     app.app.extensions[EXTENSION] = state
     problems.register(app)
-    app.app.before_request(_open_connection)
+    # A request opens a connection at its first query (peewee's autoconnect), so one that makes none (the spec,
+    # a 404) never waits on the database.
     app.app.teardown_request(_close_connection)
     if use_internals:
         # Registered now rather than on the first request, so that they can be checked and decorated.
@@ -120,11 +121,7 @@ def app_from_env() -> connexion.FlaskApp:
         return create_app(settings)
 
 
-def _open_connection() -> None:
-    database.connect(reuse_if_open=True)
-
-
 def _close_connection(_error: BaseException | None) -> None:
-    # Returns the connection to the pool; any transaction left open is rolled back there.
+    # Returns the connection, if the request opened one, to the pool; any transaction left open ends there.
     if not database.is_closed():
         database.close()
