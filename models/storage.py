@@ -1,14 +1,14 @@
 """Opening the database named by a URL, binding the models to it, and migrating it."""
 
 import contextlib
-import time
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urlparse
 
 from peewee import Database, PostgresqlDatabase
 from playhouse.db_url import parse
 from playhouse.migrations import Runner
-from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from playhouse.pool import PooledSqliteDatabase
 
 from models.base import database
 
@@ -23,32 +23,25 @@ class DatabaseURLError(ValueError):
     pass
 
 
-class PostgresqlPool(PooledPostgresqlDatabase):
-    """peewee's PostgreSQL pool, without a round trip to the server on every check-out.
+class WouldWait(Exception):
+    """The event loop would have to wait on the database (to open a connection): the call belongs in a thread."""
 
-    peewee pings each connection it hands out ("SELECT 1"), doubling the round trips of a request that
-    runs one query. As HikariCP does (its aliveBypassWindowMs), a connection that came back to the pool
-    less than half a second ago is handed out unpinged. If it died in that window, its query fails: the
-    request gets the 503 of any database error and the pool drops the connection when it comes back.
-    """
 
-    PING_AFTER_IDLE_SECONDS = 0.5
+# Set while the event loop itself waits on the database (web/fast_path.py): on PostgreSQL, it neither pings nor
+# connects, and waits for an answer only briefly (models/postgresql.py).
+waiting_on_event_loop: ContextVar[bool] = ContextVar("waiting_on_event_loop", default=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._returned_at: dict[int, float] = {}  # by conn_key; the pool's lock guards both methods
 
-    def _can_reuse(self, conn) -> bool:
-        reusable = super()._can_reuse(conn)
-        if reusable:
-            self._returned_at[self.conn_key(conn)] = time.monotonic()
-        return reusable
+class OnEventLoop:
+    """`with OnEventLoop():` the block is the event loop waiting on the database."""
 
-    def _is_closed(self, conn) -> bool:
-        returned_at = self._returned_at.pop(self.conn_key(conn), None)
-        if returned_at is not None and time.monotonic() - returned_at < self.PING_AFTER_IDLE_SECONDS:
-            return conn.closed
-        return super()._is_closed(conn)
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = waiting_on_event_loop.set(True)
+
+    def __exit__(self, *_exc) -> None:
+        waiting_on_event_loop.reset(self._token)
 
 
 def open_database(url: str) -> Database:
@@ -80,18 +73,38 @@ def _open_sqlite(url: str) -> Database:
 
 
 def _open_postgresql(url: str) -> Database:
+    from models.postgresql import PostgresqlPool, ServingBounds  # imports psycopg, which SQLite never loads
+
     params = parse(url, unquote_password=True, unquote_user=True)
     name = params.pop("database")
     return PostgresqlPool(
         name,
         prefer_psycopg3=True,
         options="-c TimeZone=UTC",
-        # Bounded waits when the server is unreachable (seconds): an outage answers 503, not a hang.
-        connect_timeout=5,
+        # A request waits at most 2 s on a server that is down, unreachable or silent, then answers 503
+        # (README, "Database outage"). Connecting gives up after 2 s: libpq counts whole seconds, psycopg
+        # waits at least 2.
+        connect_timeout=2,
+        # Data the server leaves unacknowledged for 1.5 s ends the connection; an idle one is probed after 5 s.
+        tcp_user_timeout=1500,
+        keepalives=1,
+        keepalives_idle=5,
+        keepalives_interval=1,
+        keepalives_count=3,
+        # Once serving, an answer awaited 1.5 s ends the wait, whatever the network says; the server cancels a
+        # statement after 1 s (a single-row write takes milliseconds), so it gives up first and says why.
+        serving_bounds=ServingBounds(answer_seconds=1.5, statement_timeout_ms=1000),
         max_connections=POOL_SIZE,
         stale_timeout=300,
         **params,
     )
+
+
+def bound_waits() -> None:
+    """Waits on the database are bounded from now on, for serving requests; commands before (migrations) were not."""
+    bound = getattr(database.obj, "bound_waits", None)
+    if bound is not None:  # PostgreSQL; SQLite is a local file
+        bound()
 
 
 def bind_database(url: str) -> Database:

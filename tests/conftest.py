@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
@@ -22,6 +23,7 @@ from tests.processes import free_port, wait_until_up
 
 # The session fails if a status the spec documents was answered to no test (WC_REQUIRE_STATUS_COVERAGE).
 from tests.status_coverage import StatusRecorder, pytest_sessionfinish  # noqa: F401
+from tests.tcp_relay import TcpRelay
 from warehouse_connections.app import connect_storage, create_app
 from warehouse_connections.settings import Settings
 from warehouse_connections.web.app_state import EXTENSION, AppState
@@ -242,3 +244,14 @@ def start_server(server_env, tmp_path):
             server.terminate()
     for server in start.processes.values():
         server.wait(timeout=15)
+
+
+@pytest.fixture
+def postgresql_relay(settings):
+    """A loopback TCP relay to the suite's PostgreSQL server, which can go silent (tests/tcp_relay.py)."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("a network partition from a database server: PostgreSQL only (WC_TEST_DATABASE_URL)")
+    server = urlsplit(settings.database_url)
+    relay = TcpRelay(server.port or 5432, server.hostname or "127.0.0.1")
+    yield relay
+    relay.close()

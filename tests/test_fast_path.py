@@ -1,5 +1,6 @@
 """The fast path (web/fast_path.py, on connexion_seam): which operations run on the event loop, and its fallbacks."""
 
+import asyncio
 import dataclasses
 import inspect
 import logging
@@ -10,12 +11,14 @@ import pytest
 from connexion.decorators import FlaskDecorator
 from connexion.decorators.main import WSGIDecorator
 from connexion.exceptions import InvalidSpecification
+from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.spec import Specification
 from jsonschema import Draft4Validator
 from peewee import OperationalError
 
 from handlers import warehouse_connections
 from models import ApiKey
+from models.storage import WouldWait, waiting_on_event_loop
 from tests.problems import assert_database_unavailable
 from warehouse_connections.app import create_app
 from warehouse_connections.settings import Settings
@@ -122,7 +125,7 @@ def assert_fast_path_refused(app, caplog, reason: str) -> None:
     ]
 
 
-def test_inline__database_error__sends_inline_operations_to_threads_until_retry_after(
+def test_inline__database_error_on_the_event_loop__read_runs_again_in_a_thread_and_reads_stay_there_until_retry_after(
     client, list_url, app_state, handler_threads, monkeypatch
 ):
     now = [1000.0]
@@ -136,12 +139,56 @@ def test_inline__database_error__sends_inline_operations_to_threads_until_retry_
 
     monkeypatch.setattr(ApiKey, "find_active", classmethod(fails_once))
 
-    assert_database_unavailable(client.get(list_url))
+    assert client.get(list_url).status_code == 200
     assert client.get(list_url).status_code == 200
     now[0] += float(fast_path.RETRY_AFTER_SECONDS)
     assert client.get(list_url).status_code == 200
 
+    assert [name.startswith("WSGI") for name in handler_threads] == [True, True, False]
+
+
+def test_inline__database_error_on_the_event_loop_and_in_the_thread__returns_503(client, list_url, monkeypatch):
+    def fails(cls, key):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(ApiKey, "find_active", classmethod(fails))
+
+    assert_database_unavailable(client.get(list_url))
+
+
+def test_inline__no_idle_database_connection_for_the_event_loop__read_runs_in_a_thread_and_the_next_inline(
+    client, list_url, handler_threads, monkeypatch
+):
+    recorded = connections.list_for_organisation
+
+    def would_wait_once(*args):
+        monkeypatch.setattr(connections, "list_for_organisation", recorded)
+        raise WouldWait("no idle database connection")
+
+    monkeypatch.setattr(connections, "list_for_organisation", would_wait_once)
+
+    assert (client.get(list_url).status_code, client.get(list_url).status_code) == (200, 200)
+
     assert [name.startswith("WSGI") for name in handler_threads] == [True, False]
+
+
+def test_run_blocking__event_loop_would_wait__runs_the_function_in_a_thread_and_keeps_inline_operations_inline(
+    app_state, monkeypatch
+):
+    monkeypatch.setattr(app_state.fast_path, "threads_until", 0.0)
+    inline_id = next(iter(app_state.fast_path.inline_ids))
+    scope = {"extensions": {ROUTING_CONTEXT: {"operation_id": inline_id}}}
+    on_event_loop = []
+
+    def look_up():
+        on_event_loop.append(waiting_on_event_loop.get())
+        if waiting_on_event_loop.get():
+            raise WouldWait("no idle database connection")
+        return "found"
+
+    assert asyncio.run(app_state.fast_path.run_blocking(scope, look_up)) == "found"
+    assert on_event_loop == [True, False]
+    assert app_state.fast_path.threads_until == 0.0
 
 
 def test_inline__untested_connexion__falls_back_to_threads_with_a_warning(

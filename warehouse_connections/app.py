@@ -8,7 +8,7 @@ from connexion.options import SwaggerUIOptions
 
 from models import Secret, database
 from models.secret import configure_encryption
-from models.storage import bind_database
+from models.storage import bind_database, bound_waits
 from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
 from warehouse_connections.infrastructure.encryption_keys import load_cipher
 from warehouse_connections.infrastructure.logs import configure_logging
@@ -46,6 +46,8 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
     connexion's internals (connexion_seam) make the fast path; where one is missing, the app is built on
     connexion's stock path instead, with one warning that names it.
     """
+    # The app serves requests, whose waits on the database are bounded; the commands before it (migrations) wait.
+    bound_waits()
     # libyaml's loader: PyYAML's pure-Python one takes a third of the start-up.
     spec, operations_spec = (yaml.load(path.read_text(), Loader=yaml.CSafeLoader) for path in SPECS)
     reason = connexion_seam.incompatibility() if settings.fast_path else "WC_FAST_PATH is off"
@@ -94,7 +96,8 @@ def _build(
     ServedSpec(operations_spec).add_routes(app.app, "/openapi-operations")
     app.app.extensions[EXTENSION] = state
     problems.register(app)
-    app.app.before_request(_open_connection)
+    # A request opens a connection at its first query (peewee's autoconnect), so one that makes none (the spec,
+    # a 404) never waits on the database.
     app.app.teardown_request(_close_connection)
     if use_internals:
         # Registered now rather than on the first request, so that they can be checked and decorated.
@@ -113,11 +116,7 @@ def app_from_env() -> connexion.FlaskApp:
         return create_app(settings)
 
 
-def _open_connection() -> None:
-    database.connect(reuse_if_open=True)
-
-
 def _close_connection(_error: BaseException | None) -> None:
-    # Returns the connection to the pool; any transaction left open is rolled back there.
+    # Returns the connection, if the request opened one, to the pool; any transaction left open ends there.
     if not database.is_closed():
         database.close()

@@ -5,18 +5,28 @@ time waiting on each other (docs/performance.md), so the operations in INLINE_OP
 indexed read that never waits on a lock, call the Flask app directly on the event loop instead. Every
 other operation (the connection test, writes that may wait on a lock) keeps the thread pool. The app
 factory installs it only where connexion_seam finds the internals it needs.
+
+The event loop serves every request, so it must never wait long on the database: there, PostgreSQL's pool
+hands out an idle connection or none and the server must answer within 50 ms (models/postgresql.py). A read
+that cannot run so runs again in a thread, where the waits are longer but bounded; after a database error,
+inline operations go to the threads for a while.
 """
 
 import asyncio
 import contextvars
 import io
+import logging
 import time
 
+from models.storage import OnEventLoop, WouldWait
 from warehouse_connections.web import connexion_seam
 from warehouse_connections.web.problems import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 
 # One indexed read each; never an operation that may block (the connection test, writes).
 INLINE_OPERATIONS = frozenset({"list_connections", "get_connection"})
+# What a call on the event loop returns when it must run in a thread instead.
+NOT_ON_EVENT_LOOP = object()
+logger = logging.getLogger(__name__)
 
 
 class FastPath:
@@ -43,17 +53,32 @@ class FastPath:
         return connexion_seam.routed_operation_id(scope) in self.inline_ids and time.monotonic() >= self.threads_until
 
     async def run_blocking(self, scope, function, *args):
-        """`function(*args)` on the event loop for an inline operation, else in a worker thread."""
-        if not self.runs_inline(scope):
-            return await asyncio.to_thread(function, *args)
-        try:
-            return function(*args)
-        except DATABASE_UNAVAILABLE:
-            self.use_threads_for_a_while()
-            raise
+        """`function(*args)` on the event loop for an inline operation, else (or if it cannot) in a worker thread."""
+        if self.runs_inline(scope):
+            result = self.on_event_loop(function, *args)
+            if result is not NOT_ON_EVENT_LOOP:
+                return result
+        return await asyncio.to_thread(function, *args)
 
-    def use_threads_for_a_while(self) -> None:
+    def on_event_loop(self, function, *args):
+        """`function(*args)`, or NOT_ON_EVENT_LOOP if the database would keep the event loop waiting."""
+        try:
+            with OnEventLoop():
+                return function(*args)
+        except DATABASE_UNAVAILABLE as error:
+            self.use_threads_for_a_while(error)
+        except WouldWait:
+            pass
+        return NOT_ON_EVENT_LOOP
+
+    def use_threads_for_a_while(self, error: Exception) -> None:
         self.threads_until = time.monotonic() + float(RETRY_AFTER_SECONDS)
+        logger.warning(
+            "database error on the event loop, inline operations run in threads for %s s: %s: %s",
+            RETRY_AFTER_SECONDS,
+            type(error).__name__,
+            error,
+        )
 
 
 class InlineDispatch:
@@ -67,14 +92,19 @@ class InlineDispatch:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.fast_path.runs_inline(scope):
             return await self.threaded(scope, receive, send)
-        environ = connexion_seam.build_environ(scope, io.BytesIO(await _read_body(receive)))
-        try:
-            status, headers, body = contextvars.copy_context().run(self._respond, environ)
-        except DATABASE_UNAVAILABLE:
-            self.fast_path.use_threads_for_a_while()
-            raise
+        body = await _read_body(receive)
+        environ = connexion_seam.build_environ(scope, io.BytesIO(body))
+        response = self.fast_path.on_event_loop(self._respond_in_its_own_context, environ)
+        if response is NOT_ON_EVENT_LOOP:
+            # Once more in a thread: an inline operation is a read, safe to repeat.
+            return await self.threaded(scope, _replaying(body, receive), send)
+        status, headers, content = response
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": content})
+
+    def _respond_in_its_own_context(self, environ) -> tuple[int, list, bytes]:
+        # What Flask and werkzeug put into context variables stays with this request.
+        return contextvars.copy_context().run(self._respond, environ)
 
     def _respond(self, environ) -> tuple[int, list, bytes]:
         started, written = [], []
@@ -101,3 +131,17 @@ async def _read_body(receive) -> bytes:
         body += message.get("body", b"")
         more = message.get("more_body", False)
     return body
+
+
+def _replaying(body: bytes, receive):
+    """An ASGI receive that gives the body read already, then whatever the client sends next."""
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
