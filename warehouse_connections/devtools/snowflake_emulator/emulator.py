@@ -33,9 +33,17 @@ class SnowflakeEmulator:
 
     def __init__(self, port: int = 0) -> None:
         """Binds 127.0.0.1:`port` (0: a free port) at once; OSError if it cannot."""
-        # None, or how login misbehaves: "reject_jwt" (390144 even for the right key), "http_403",
-        # "http_503", or "hang" (no answer until stop()). A missing stage is just one never added.
+        # None, or how login misbehaves: "reject_jwt" (390144 even for the right key), a refusal of
+        # login.REFUSALS ("role_not_granted", "user_disabled", "user_locked", "ip_not_allowed", "trial_ended"),
+        # "http_403" (an unknown account), "http_503", or "hang" (no answer until stop()).
         self.failure: str | None = None
+        # What the session cannot use, though the login asked for it: "warehouseName", "databaseName",
+        # "schemaName" (Snowflake logs in anyway and leaves them unset).
+        self.unusable: set[str] = set()
+        # What the role may not do: "stage_read", "stage_write", "create_table" (003001).
+        self.denied: set[str] = set()
+        # The warehouse is suspended and a resource monitor keeps it so (090073 for statements that need it).
+        self.warehouse_cannot_resume = False
         # Seconds every login waits before it is answered: a slow account, for races with the API.
         self.login_delay = 0.0
         # For users nobody registered: (account locator, USER) -> base64 public key or None. Lets connections
@@ -46,7 +54,9 @@ class SnowflakeEmulator:
         # One dict per request: method, path, query params and, where relevant, login data or SQL.
         self.requests: list[dict[str, Any]] = []
         self._users: dict[tuple[str, str], rsa.RSAPublicKey] = {}
+        # Stages that exist (add_stage); a missing stage is just one never added.
         self._stages: set[tuple[str, str, str]] = set()
+        self._stage_files: dict[tuple[str, ...], set[str]] = {}
         self._sessions: dict[str, dict[str, Any]] = {}
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer((self.host, port), _make_handler(self))
@@ -94,6 +104,11 @@ class SnowflakeEmulator:
 
     def add_stage(self, database: str, schema: str, stage: str) -> None:
         self._stages.add((unquote_identifier(database), unquote_identifier(schema), unquote_identifier(stage)))
+
+    def stage_files(self, database: str, schema: str, stage: str) -> set[str]:
+        """The files in a stage, by path under it (what COPY INTO @stage/… unloaded and REMOVE left)."""
+        key = (unquote_identifier(database), unquote_identifier(schema), unquote_identifier(stage))
+        return set(self._stage_files.get(key, ()))
 
     def paths(self) -> list[str]:
         return [entry["path"] for entry in self.requests]

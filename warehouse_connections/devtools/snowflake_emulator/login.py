@@ -15,6 +15,31 @@ if TYPE_CHECKING:
 
 # Upper bound on a "hang" so a leaked request thread cannot outlive a test run by much.
 HANG_BOUND_SECONDS = 60.0
+# emulator.failure -> (code, message) of a login Snowflake refuses, as Snowflake words it.
+REFUSALS = {
+    "role_not_granted": (
+        "390189",
+        "Role '{role}' specified in the connect string is not granted to this user. Contact your local system "
+        "administrator, or attempt to login with another role, e.g. PUBLIC.",
+    ),
+    "user_disabled": ("390101", "User access disabled. Contact your local system administrator."),
+    "user_locked": (
+        "390102",
+        "Your user account has been temporarily locked due to too many failed attempts. Try again after 15 minutes "
+        "or contact your account administrator for assistance. For more information about this error, go to "
+        "https://community.snowflake.com/s/error-your-user-login-has-been-locked.",
+    ),
+    "ip_not_allowed": (
+        "390422",
+        "Incoming request with IP/Token 127.0.0.1 is not allowed to access Snowflake. Contact your local security "
+        "administrator.",
+    ),
+    "trial_ended": (
+        "390913",
+        "Your free trial has ended and all of your virtual warehouses have been suspended. Add billing information in "
+        "the Snowflake web UI to continue using the full set of Snowflake features.",
+    ),
+}
 # sessionInfo key -> login-request query parameter carrying the requested value.
 SESSION_INFO = {
     "databaseName": "databaseName",
@@ -33,6 +58,7 @@ def answer_login(
     # Logged instead of the token itself: enough to assert on, useless to replay.
     entry.update(
         login={key: data.get(key) for key in ("ACCOUNT_NAME", "LOGIN_NAME", "AUTHENTICATOR")},
+        session_parameters=data.get("SESSION_PARAMETERS") or {},
         jwt_claims=claims,
         authenticated=authenticated,
     )
@@ -43,6 +69,9 @@ def answer_login(
     if emulator.failure == "hang":
         emulator._stopping.wait(HANG_BOUND_SECONDS)
         return 0, None  # the client has given up by now; answer nothing
+    if emulator.failure in REFUSALS:
+        code, message = REFUSALS[emulator.failure]
+        return 200, error(code, message.format(role=entry["params"].get("roleName", "")), None)
     if not authenticated or emulator.failure == "reject_jwt":
         # Snowflake answers every key-pair failure (unknown user, wrong key, expiry) identically.
         return 200, error(
@@ -50,15 +79,25 @@ def answer_login(
             f"JWT token is invalid. [{uuid.uuid4()}]",
             {"nextAction": "RETRY_LOGIN", "authnMethod": "KEY_PAIR", "signInOptions": {}},
         )
-    return 200, ok(open_session(emulator._sessions, entry["params"]))
+    tag = entry["session_parameters"].get("QUERY_TAG")
+    return 200, ok(open_session(emulator._sessions, entry["params"], emulator.unusable, tag))
 
 
-def open_session(sessions: dict[str, dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
-    """Adds a session with the context the login's query ``params`` ask for; the login answer's data."""
+def open_session(
+    sessions: dict[str, dict[str, Any]], params: dict[str, str], unusable: set[str], query_tag: str | None
+) -> dict[str, Any]:
+    """Adds a session with the context the login's query ``params`` ask for; the login answer's data.
+
+    Snowflake logs in even when the warehouse, database or schema asked for cannot be used (``unusable``:
+    "warehouseName", …); the session then has none.
+    """
     # Snowflake reports the resolved (case-folded) names of the session's context.
-    session = {name: unquote_identifier(params.get(param, "")) or None for name, param in SESSION_INFO.items()}
+    session = {
+        name: None if name in unusable else unquote_identifier(params.get(param, "")) or None
+        for name, param in SESSION_INFO.items()
+    }
     token = secrets.token_urlsafe(24)
-    sessions[token] = session
+    sessions[token] = {**session, "queryTag": query_tag, "tables": set()}
     # AUTOCOMMIT=true as on Snowflake; otherwise `with connect() as conn:` would send COMMIT on exit.
     return {
         "token": token,
