@@ -30,9 +30,14 @@ def patch_connection(organisation_pk: int, id: str, body: dict):
     return json_response(representations.connection(connections.patch(organisation_pk, id, body)))
 
 
-def test_connection(organisation_pk: int, id: str, body: dict | None = None):
-    result = connections.run_test(organisation_pk, id, app_state.current().settings)
+def test_connection(organisation_pk: int, id: str, token_info: dict, body: dict | None = None):
+    state = app_state.current()
+    result = connections.run_test(organisation_pk, id, state.settings, state.tests, tested_by=token_info["sub"])
     return json_response(representations.test_result(result))
+
+
+def list_connection_tests(organisation_pk: int, id: str):
+    return json_response([representations.test_record(record) for record in connections.history(organisation_pk, id)])
 
 
 def delete_connection(organisation_pk: int, id: str):

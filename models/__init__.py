@@ -2,16 +2,18 @@
 
 from models.api_key import ApiKey
 from models.base import BaseModel, database, utc_now
+from models.connection_test import ConnectionTest
 from models.organisation import Organisation
 from models.secret import Secret
 from models.warehouse_connection import WarehouseConnection
 
-ALL_MODELS = [Organisation, ApiKey, WarehouseConnection, Secret]
+ALL_MODELS = [Organisation, ApiKey, WarehouseConnection, Secret, ConnectionTest]
 
 __all__ = [
     "ALL_MODELS",
     "ApiKey",
     "BaseModel",
+    "ConnectionTest",
     "Organisation",
     "Secret",
     "WarehouseConnection",

@@ -90,9 +90,12 @@ def test_run_test__abandoned_by_the_shutdown__records_nothing(
     client, list_url, created, emulated_account, app_state, abandoned
 ):
     with database.connection_context(), pytest.raises(abandonment.Abandoned):
-        connections.run_test(int(list_url.split("/")[4]), created["id"], app_state.settings)
+        connections.run_test(
+            int(list_url.split("/")[4]), created["id"], app_state.settings, app_state.tests, tested_by="wck_test"
+        )
 
     assert client.get(f"{list_url}{created['id']}/").json() == created
+    assert client.get(f"{list_url}{created['id']}/tests/").json() == []
     assert "/session/v1/login-request" in emulated_account.paths()
 
 

@@ -73,7 +73,9 @@ def test_snowflake_emulator_command__serve_pointed_at_it__a_created_connection_t
 
     detail = httpx.get(f"{connections}{created.json()['id']}/", headers=auth).json()
     assert created.status_code == 201
-    assert (tested.status_code, tested.json()) == (200, {"success": True, "tested_at": detail["last_tested_at"]})
+    result = tested.json()
+    assert (tested.status_code, result["success"], result["tested_at"]) == (200, True, detail["last_tested_at"])
+    assert {step["status"] for step in result["steps"]} == {"passed"}
     assert (detail["status"], detail["last_error"]) == ("connected", None)
 
 

@@ -23,6 +23,7 @@ from warehouse_connections.web.operations import OperationIndex
 from warehouse_connections.web.served_spec import ServedSpec
 from warehouse_connections.web.shutdown import Shutdown
 from warehouse_connections.web.validation import validator_map
+from warehouses.connection_test_pool import ConnectionTestPool
 
 # The API spec's server URL: every path in it is served under it (the operations spec's are at the root).
 BASE_PATH = "/api/v1"
@@ -69,7 +70,13 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
 def _build(
     spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
 ) -> connexion.FlaskApp:
-    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(), Shutdown())
+    state = AppState(
+        settings,
+        CallerCache(settings.api_key_cache_seconds),
+        FastPath(),
+        Shutdown(),
+        ConnectionTestPool(settings.max_concurrent_tests, problems.RETRY_AFTER_SECONDS),
+    )
     operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,

@@ -21,8 +21,10 @@ class Settings:
     # Fernet keys, the first encrypts; empty: a key file in data_dir.
     secret_keys: tuple[str, ...] = ()
     rsa_key_bits: int = 4096
-    # Seconds a connection test may spend logging in, and on each query.
+    # Seconds a connection test may spend on each step: reaching the host, logging in, each query.
     snowflake_login_timeout: int = 10
+    # Connection tests one process runs at once; one more is answered 503 at once.
+    max_concurrent_tests: int = 4
     # http(s)://host[:port] to reach Snowflake at instead of <account>.snowflakecomputing.com.
     snowflake_endpoint: str | None = None
     log_level: str = "INFO"
@@ -61,6 +63,7 @@ class Settings:
             secret_keys=tuple(key.strip() for key in environ.get("WC_SECRET_KEYS", "").split(",") if key.strip()),
             rsa_key_bits=_rsa_key_bits(environ.get("WC_RSA_KEY_BITS") or "4096"),
             snowflake_login_timeout=_seconds(environ, "WC_SNOWFLAKE_LOGIN_TIMEOUT", "10"),
+            max_concurrent_tests=_at_least(environ, "WC_MAX_CONCURRENT_TESTS", "4", 1),
             snowflake_endpoint=_endpoint(environ.get("WC_SNOWFLAKE_ENDPOINT") or None),
             log_level=_choice(environ, "WC_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=_choice(environ, "WC_LOG_FORMAT", "auto", ("auto", "json", "text")),

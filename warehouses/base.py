@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from warehouse_connections.settings import Settings
+    from warehouses.steps import StepResult
 
 
 class InvalidConfig(ValueError):
@@ -29,5 +30,7 @@ class WarehouseType(Protocol):
     def setup_script(self, connection_id: str, config: dict[str, str], public_key: str) -> str:
         """The SQL the customer runs in the warehouse to make this connection work."""
 
-    def check_connection(self, config: dict[str, str], private_key_der: bytes, settings: "Settings") -> str | None:
-        """Test the connection in bounded time: None if it works, else the warehouse's own error message."""
+    def check_connection(
+        self, connection_id: str, config: dict[str, str], public_key: str, private_key_der: bytes, settings: "Settings"
+    ) -> "list[StepResult]":
+        """Run the type's test steps, each in bounded time (warehouses/steps.py)."""

@@ -2,18 +2,20 @@
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from peewee import IntegrityError
 
 import warehouses
-from models import Secret, WarehouseConnection, database, utc_now
+from models import ConnectionTest, Secret, WarehouseConnection, database, utc_now
 from models.secret import PRIVATE_KEY
 from models.warehouse_connection import ID_PATTERN, ConnectionView, new_connection_id
 from warehouse_connections.infrastructure import metrics
 from warehouse_connections.infrastructure.abandonment import point_of_no_return
 from warehouse_connections.settings import Settings
 from warehouses import key_pair
+from warehouses.connection_test_pool import ConnectionTestPool
+from warehouses.steps import StepResult, first_failure
 
 
 class ConnectionNotFound(LookupError):
@@ -143,35 +145,72 @@ def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: b
 @dataclass(frozen=True)
 class ConnectionTestResult:
     tested_at: datetime.datetime
-    # The warehouse's own words for the first failure; None when the test passed.
-    error: str | None
+    steps: tuple[StepResult, ...]
+
+    @property
+    def error(self) -> str | None:
+        """The warehouse's own words for the first failure; None when the test passed."""
+        failure = first_failure(self.steps)
+        return None if failure is None else failure.message
 
 
-def run_test(organisation_pk: int, connection_id: str, settings: Settings) -> ConnectionTestResult:
-    """Test against the warehouse and record the outcome, unless the connection changed meanwhile."""
-    connection = _get_row(organisation_pk, connection_id)
-    warehouse = warehouses.get(connection.type)
-    config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
-    error = warehouse.check_connection(config, Secret.reveal(connection.id, PRIVATE_KEY), settings)
-    result = ConnectionTestResult(tested_at=utc_now(), error=error)
+@dataclass(frozen=True)
+class ConnectionTestRecord:
+    tested_by: str
+    result: ConnectionTestResult
+
+
+def run_test(
+    organisation_pk: int, connection_id: str, settings: Settings, pool: ConnectionTestPool, tested_by: str
+) -> ConnectionTestResult:
+    """Test against the warehouse on the pool and record the outcome, unless the connection changed meanwhile."""
+    connection, steps = pool.run(lambda: _check(organisation_pk, connection_id, settings))
+    result = ConnectionTestResult(tested_at=utc_now(), steps=tuple(steps))
     with database.atomic():
         # A test the shutdown cut short (answered 503) records nothing, however it ended.
         point_of_no_return()
         recorded = (
             WarehouseConnection.update(
-                status="connected" if error is None else "error",
+                status="connected" if result.error is None else "error",
                 last_tested_at=result.tested_at,
-                last_error=error,
+                last_error=result.error,
             )
             # The revision it was tested at: an edit or delete since then means the result is stale.
             .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
             .execute()
         )
+        if recorded == 1:
+            ConnectionTest.record(
+                connection.id, result.tested_at, tested_by, result.error, [asdict(step) for step in steps]
+            )
     if recorded != 1:
         metrics.CONNECTION_TESTS.labels("stale").inc()
         raise StaleTest(connection.id)
-    metrics.CONNECTION_TESTS.labels("success" if error is None else "failure").inc()
+    metrics.CONNECTION_TESTS.labels("success" if result.error is None else "failure").inc()
     return result
+
+
+def _check(organisation_pk: int, connection_id: str, settings: Settings):
+    """On a thread of the test pool: read what the test needs, give the database connection back, then test."""
+    with database.connection_context():
+        connection = _get_row(organisation_pk, connection_id)
+        warehouse = warehouses.get(connection.type)
+        config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
+        private_key = Secret.reveal(connection.id, PRIVATE_KEY)
+    steps = warehouse.check_connection(connection.id, config, connection.public_key, private_key, settings)
+    return connection, steps
+
+
+def history(organisation_pk: int, connection_id: str) -> list[ConnectionTestRecord]:
+    """The connection's recent results, newest first."""
+    connection = _get_row(organisation_pk, connection_id)
+    return [
+        ConnectionTestRecord(
+            row.tested_by,
+            ConnectionTestResult(row.tested_at, tuple(StepResult(**step) for step in json.loads(row.steps))),
+        )
+        for row in ConnectionTest.newest_first(connection.id)
+    ]
 
 
 def delete(organisation_pk: int, connection_id: str) -> None:
@@ -180,6 +219,7 @@ def delete(organisation_pk: int, connection_id: str) -> None:
         connection = _get_row(organisation_pk, connection_id)
         point_of_no_return()
         Secret.delete().where(Secret.connection == connection.id).execute()
+        ConnectionTest.delete().where(ConnectionTest.connection == connection.id).execute()
         if WarehouseConnection.delete().where(WarehouseConnection.id == connection.id).execute() != 1:
             raise ConnectionNotFound(organisation_pk, connection_id)
 

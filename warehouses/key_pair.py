@@ -1,6 +1,7 @@
 """The RSA key pair a connection authenticates with. The server makes it; customers never send keys."""
 
 import base64
+import hashlib
 from dataclasses import dataclass
 
 MIN_BITS = 2048
@@ -29,3 +30,8 @@ def generate(bits: int) -> KeyPair:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return KeyPair(private_key_der, base64.b64encode(public_key_der).decode())
+
+
+def fingerprint(public_key: str) -> str:
+    """The key's fingerprint as Snowflake shows it in DESC USER's RSA_PUBLIC_KEY_FP."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(base64.b64decode(public_key)).digest()).decode()

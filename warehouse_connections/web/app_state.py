@@ -1,4 +1,5 @@
-"""What one app owns while it serves: its settings, its API-key cache, its fast path and its shutdown.
+"""What one app owns while it serves: its settings, its API-key cache, its fast path, its shutdown and its
+connection-test pool.
 
 Each app that create_app builds has its own, so two apps in one process share nothing. Handlers find it
 through Flask's `current_app.extensions`; code that runs before Flask does (the security function) finds it
@@ -13,6 +14,7 @@ from warehouse_connections.settings import Settings
 from warehouse_connections.web.caller_cache import CallerCache
 from warehouse_connections.web.fast_path import FastPath
 from warehouse_connections.web.shutdown import Shutdown
+from warehouses.connection_test_pool import ConnectionTestPool
 
 EXTENSION = "warehouse_connections"
 
@@ -23,6 +25,7 @@ class AppState:
     callers: CallerCache
     fast_path: FastPath
     shutdown: Shutdown
+    tests: ConnectionTestPool
 
     async def run_blocking(self, scope, function, *args):
         """`function(*args)` where this request may block: the event loop for an inline read, else a thread."""

@@ -10,6 +10,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from warehouse_connections.infrastructure import metrics
 from warehouse_connections.infrastructure.abandonment import Abandoned
 from warehouses import InvalidConfig
+from warehouses.connection_test_pool import TestsBusy
 from warehouses.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
 
 DOMAIN_ERRORS = {
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 def register(app) -> None:
     for error, (status, title) in DOMAIN_ERRORS.items():
         app.add_error_handler(error, _handler(status, title))
+    app.add_error_handler(TestsBusy, _tests_busy)
     for error in DATABASE_UNAVAILABLE:
         app.add_error_handler(error, _database_unavailable)
 
@@ -42,6 +44,13 @@ def _handler(status: int, title: str):
         return problem(status=status, title=title, detail=str(error))
 
     return handle
+
+
+def _tests_busy(_request: ConnexionRequest, error: TestsBusy):
+    metrics.CONNECTION_TESTS.labels("refused").inc()
+    return problem(
+        status=503, title="Service Unavailable", detail=str(error), headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
 
 
 def _database_unavailable(_request: ConnexionRequest, error: Exception):

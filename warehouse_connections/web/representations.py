@@ -1,11 +1,12 @@
 """The API's JSON form of a connection and of a connection test's result: the one place that writes them."""
 
 import datetime
+from dataclasses import asdict
 
 import orjson
 
 from models.warehouse_connection import ConnectionView
-from warehouses.connections import ConnectionTestResult
+from warehouses.connections import ConnectionTestRecord, ConnectionTestResult
 
 
 def connection(view: ConnectionView) -> dict:
@@ -25,7 +26,13 @@ def connection(view: ConnectionView) -> dict:
 
 def test_result(result: ConnectionTestResult) -> dict:
     document = {"success": result.error is None, "tested_at": timestamp(result.tested_at)}
-    return document if result.error is None else {**document, "error": result.error}
+    if result.error is not None:
+        document["error"] = result.error
+    return {**document, "steps": [asdict(step) for step in result.steps]}
+
+
+def test_record(record: ConnectionTestRecord) -> dict:
+    return {"tested_by": record.tested_by, "result": test_result(record.result)}
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
