@@ -29,6 +29,8 @@ DEFAULT_CONFIG = {
 # After the PUT (warehouse) and the PATCH (role) of every flow.
 UPDATED_CONFIG = {**DEFAULT_CONFIG, "warehouse": "LOAD_WH", "role": "LOAD_ROLE"}
 UNKNOWN_KEY = "wck_" + "0" * 43
+# The connection test's steps, in order (the spec's ConnectionTestStep.name).
+STEP_NAMES = ["reach_host", "log_in", "use_warehouse", "read_stage", "write_stage", "create_table"]
 TIMESTAMP_FIELDS = frozenset({"created_at", "last_tested_at", "tested_at"})
 CONNECTION_ID = re.compile(r"wc_[a-z0-9]{16,}")
 

@@ -19,6 +19,7 @@ from tests.clients.python_client_flow import (
     CONNECTION_ID,
     DEFAULT_CONFIG,
     NO_KEY,
+    STEP_NAMES,
     UNKNOWN_KEY,
     UPDATED_CONFIG,
     assert_utc_second,
@@ -144,6 +145,14 @@ def test_openapi_generator_python__whole_flow_against_the_service__typed_models_
         result = ogen_parsed(response, 200, ogen.ConnectionTestResult).actual_instance
         assert (type(result), result.success) == (ogen.ConnectionTestPassed, True)
         assert_utc_second(result.tested_at)
+        assert [(step.name, step.status, step.code) for step in result.steps] == [
+            (name, "passed", None) for name in STEP_NAMES
+        ]
+
+        history = ogen_parsed(
+            api.list_connection_tests_with_http_info(org, created.id), 200, ogen.ConnectionTestRecord, many=True
+        )
+        assert [(record.tested_by, record.result.actual_instance) for record in history] == [(api_key[:12], result)]
         login = emulated_login(snowflake_emulator)
         assert login["authenticated"] is True
         assert (login["params"]["warehouse"], login["params"]["roleName"]) == ("LOAD_WH", "LOAD_ROLE")

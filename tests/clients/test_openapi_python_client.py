@@ -18,6 +18,7 @@ from tests.clients.python_client_flow import (
     CONNECTION_ID,
     DEFAULT_CONFIG,
     NO_KEY,
+    STEP_NAMES,
     UNKNOWN_KEY,
     UPDATED_CONFIG,
     assert_utc_second,
@@ -76,6 +77,7 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
         create_connection,
         delete_connection,
         get_connection,
+        list_connection_tests,
         list_connections,
         patch_connection,
         test_connection,
@@ -148,6 +150,13 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
     result = opc_parsed(response, 200, ConnectionTestPassed)
     assert result.success is True
     assert_utc_second(result.tested_at)
+    assert [(step.name, step.status, step.code) for step in result.steps] == [
+        (name, "passed", None) for name in STEP_NAMES
+    ]
+
+    history = list_connection_tests.sync_detailed(org, created.id, client=client)
+    assert response.status_code == 200
+    assert [(record.tested_by, record.result) for record in history.parsed] == [(api_key[:12], result)]
     login = emulated_login(snowflake_emulator)
     assert login["authenticated"] is True
     assert (login["params"]["warehouse"], login["params"]["roleName"]) == ("LOAD_WH", "LOAD_ROLE")

@@ -62,6 +62,7 @@ FLOW_STEPS = [
     "update (PATCH)",
     "run the setup script (emulator)",
     "test",
+    "test history",
     "get, connected",
     "delete",
     "get, deleted: 404",
@@ -99,10 +100,17 @@ def test_openapi_typescript__flow_program__compiles_strictly_and_passes_against_
     login = emulated_login(snowflake_emulator)
     assert login["authenticated"] is True
     assert (login["params"]["warehouse"], login["params"]["roleName"]) == ("LOAD_WH", "LOAD_ROLE")
-    assert [entry["sql"] for entry in snowflake_emulator.requests if "sql" in entry] == [
-        "SELECT 1",
-        f'LIST @"FLAGSMITH"."ANALYTICS"."{STAGE}"',
+    statements = [entry["sql"] for entry in snowflake_emulator.requests if "sql" in entry]
+    assert [statement.split(" ")[0] for statement in statements] == [
+        "SELECT",
+        "LIST",
+        "COPY",
+        "REMOVE",
+        "CREATE",
+        "INSERT",
+        "DROP",
     ]
+    assert statements[1] == f'LIST @"FLAGSMITH"."ANALYTICS"."{STAGE}"'
 
 
 def test_openapi_typescript__path_without_trailing_slash_or_wrong_type__fails_to_compile(typescript_project):

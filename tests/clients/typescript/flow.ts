@@ -17,6 +17,7 @@ type ConnectionTestResult = components["schemas"]["ConnectionTestResult"];
 // The two outcomes, named after the spec's schemas: a failed one always has its error.
 type ConnectionTestPassed = components["schemas"]["ConnectionTestPassed"];
 type ConnectionTestFailed = components["schemas"]["ConnectionTestFailed"];
+type ConnectionTestRecord = components["schemas"]["ConnectionTestRecord"];
 type Problem = components["schemas"]["Problem"];
 
 function env(name: string): string {
@@ -36,6 +37,8 @@ const client = createClient<paths>({ baseUrl, redirect: "error", headers: { Auth
 const LIST = "/organisations/{organisation_pk}/integrations/warehouse-connections/";
 const DETAIL = "/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/";
 const TEST = "/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/test/";
+const HISTORY = "/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/tests/";
+const STEP_NAMES = ["reach_host", "log_in", "use_warehouse", "read_stage", "write_stage", "create_table"];
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 function step(name: string): void {
@@ -147,10 +150,22 @@ const result: ConnectionTestResult = await (async () => {
     const passed: ConnectionTestPassed | undefined = data.success ? data : undefined;
     const failed: ConnectionTestFailed | undefined = data.success ? undefined : data;
     assert.equal(failed?.error, undefined);
-    assert.deepEqual(passed, { success: true, tested_at: data.tested_at });
+    assert.deepEqual(passed, { success: true, tested_at: data.tested_at, steps: data.steps });
     assert.match(data.tested_at, TIMESTAMP);
+    assert.deepEqual(
+        data.steps.map((s) => [s.name, s.status, s.code]),
+        STEP_NAMES.map((name) => [name, "passed", null]),
+    );
     return data;
 })();
+
+step("test history");
+{
+    const { data, response } = await client.GET(HISTORY, { params: { path } });
+    assert.equal(response.status, 200);
+    const history: ConnectionTestRecord[] | undefined = data;
+    assert.deepEqual(history, [{ tested_by: apiKey.slice(0, 12), result }]);
+}
 
 step("get, connected");
 {
