@@ -8,6 +8,7 @@ from models import ConnectionTest, database
 from models.connection_test import HISTORY_LENGTH
 from tests import leak_guard
 from tests.examples import issue_key
+from tests.problems import assert_problem
 from warehouses.connection_test_pool import ConnectionTestPool
 
 
@@ -125,15 +126,14 @@ def test_test__every_slot_taken__returns_503_at_once_and_runs_nothing(
     listed = client.get(list_url)
     slow.join(timeout=30)
 
-    assert response.status_code == 503
+    assert_problem(
+        response,
+        503,
+        "Service Unavailable",
+        "Too many connection tests are running (at most 1 at once); try again in 5 seconds.",
+        request_id=response.headers["X-Request-ID"],
+    )
     assert response.headers["Retry-After"] == "5"
-    assert response.json() == {
-        "type": "about:blank",
-        "title": "Service Unavailable",
-        "status": 503,
-        "detail": "Too many connection tests are running (at most 1 at once); try again in 5 seconds.",
-        "request_id": response.headers["X-Request-ID"],
-    }
     assert refused_after < 1.0
     assert listed.status_code == 200
     assert emulated_account.paths().count("/session/v1/login-request") == 1
