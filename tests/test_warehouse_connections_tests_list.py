@@ -1,15 +1,20 @@
 """GET …/{id}/tests/: a connection's test history, newest first, and POST …/test/ beyond the concurrency limit."""
 
+import dataclasses
 import json
 import threading
 import time
+
+import pytest
 
 from models import ConnectionTest, database
 from models.connection_test import HISTORY_LENGTH
 from tests import leak_guard
 from tests.examples import issue_key
 from tests.problems import assert_problem
-from warehouses.connection_test_pool import ConnectionTestPool
+from warehouse_connections.app import create_app
+from warehouse_connections.web.app_state import EXTENSION
+from warehouses import connections
 
 
 def history_url(list_url: str, connection_id: str) -> str:
@@ -109,16 +114,31 @@ def test_history__other_organisations_connection__returns_404(client, list_url, 
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.fixture(params=["on the event loop", "in the handler"])
+def one_test_at_a_time(request, app, settings, emulated_account, api_key, monkeypatch):
+    """A client of an app whose process runs one connection test at once. The session app refuses beyond it on
+    the event loop (web/fast_path.py); one without the fast path refuses in the handler."""
+    if request.param == "on the event loop":
+        serving = app
+    else:
+        serving = create_app(dataclasses.replace(settings, fast_path=False, snowflake_endpoint=emulated_account.url))
+    monkeypatch.setattr(serving.app.extensions[EXTENSION].tests, "limit", 1)
+    return serving.test_client(headers={"Authorization": f"Api-Key {api_key}"}), request.param
+
+
 def test_test__every_slot_taken__returns_503_at_once_and_runs_nothing(
-    client, list_url, created, emulated_account, app_state, monkeypatch
+    one_test_at_a_time, list_url, created, emulated_account, monkeypatch
 ):
-    monkeypatch.setattr(app_state, "tests", ConnectionTestPool(1, "5"))
+    client, refused_where = one_test_at_a_time
     emulated_account.login_delay = 2
     slow = threading.Thread(target=lambda: client.post(f"{list_url}{created['id']}/test/"))
     slow.start()
     deadline = time.monotonic() + 10
     while "/session/v1/login-request" not in emulated_account.paths() and time.monotonic() < deadline:
         time.sleep(0.02)
+    if refused_where == "on the event loop":
+        # The handler must not be reached at all: it would answer 500 now.
+        monkeypatch.setattr(connections, "run_test", None)
 
     started = time.monotonic()
     response = client.post(f"{list_url}{created['id']}/test/")

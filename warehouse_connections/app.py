@@ -70,13 +70,8 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
 def _build(
     spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
 ) -> connexion.FlaskApp:
-    state = AppState(
-        settings,
-        CallerCache(settings.api_key_cache_seconds),
-        FastPath(),
-        Shutdown(),
-        ConnectionTestPool(settings.max_concurrent_tests, problems.RETRY_AFTER_SECONDS),
-    )
+    tests = ConnectionTestPool(settings.max_concurrent_tests, problems.RETRY_AFTER_SECONDS)
+    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(tests), Shutdown(), tests)
     operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,

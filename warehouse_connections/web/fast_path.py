@@ -10,6 +10,9 @@ The event loop serves every request, so it must never wait long on the database:
 hands out an idle connection or none and the server must answer within 50 ms (models/postgresql.py). A read
 that cannot run so runs again in a thread, where the waits are longer but bounded; after a database error,
 inline operations go to the threads for a while.
+
+A connection test that the test pool would refuse is refused here too, on the event loop: a burst of them must
+not queue for request threads just to hear "busy".
 """
 
 import asyncio
@@ -18,12 +21,18 @@ import io
 import logging
 import time
 
+import orjson
+
 from models.storage import OnEventLoop, WouldWait
+from warehouse_connections.infrastructure import metrics
 from warehouse_connections.web import connexion_seam
 from warehouse_connections.web.problems import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from warehouses.connection_test_pool import ConnectionTestPool, TestsBusy
 
 # One indexed read each; never an operation that may block (the connection test, writes).
 INLINE_OPERATIONS = frozenset({"list_connections", "get_connection"})
+# The operation whose refusal, when the test pool is full, needs no thread.
+TEST_OPERATION = "test_connection"
 # What a call on the event loop returns when it must run in a thread instead.
 NOT_ON_EVENT_LOOP = object()
 logger = logging.getLogger(__name__)
@@ -32,22 +41,29 @@ logger = logging.getLogger(__name__)
 class FastPath:
     """Which operations of one app run on the event loop, and until when they must not."""
 
-    def __init__(self):
+    def __init__(self, tests: ConnectionTestPool):
+        self.tests = tests
         # connexion's names (controller.operationId) of the inline operations; empty until installed.
         self.inline_ids: frozenset[str] = frozenset()
+        self.test_ids: frozenset[str] = frozenset()
         # After a database error the event loop must not wait on reconnects: inline operations use the
         # threads again until then.
         self.threads_until = 0.0
 
     def install(self, app) -> None:
         """Put the fast path into a connexion FlaskApp whose internals connexion_seam has checked."""
+        views = connexion_seam.flask_operations(app).values()
         self.inline_ids = frozenset(
-            view.operation_id
-            for view in connexion_seam.flask_operations(app).values()
-            if connexion_seam.spec_operation_id(view) in INLINE_OPERATIONS
+            view.operation_id for view in views if connexion_seam.spec_operation_id(view) in INLINE_OPERATIONS
+        )
+        self.test_ids = frozenset(
+            view.operation_id for view in views if connexion_seam.spec_operation_id(view) == TEST_OPERATION
         )
         connexion_seam.decorate_views_once(app)
         connexion_seam.replace_threaded_app(app, lambda wsgi_app, threaded: InlineDispatch(wsgi_app, threaded, self))
+
+    def refuses_at_once(self, scope) -> bool:
+        return self.tests.is_full() and connexion_seam.routed_operation_id(scope) in self.test_ids
 
     def runs_inline(self, scope) -> bool:
         return connexion_seam.routed_operation_id(scope) in self.inline_ids and time.monotonic() >= self.threads_until
@@ -90,6 +106,8 @@ class InlineDispatch:
         self.fast_path = fast_path
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and self.fast_path.refuses_at_once(scope):
+            return await _answer_tests_busy(self.fast_path.tests, send)
         if scope["type"] != "http" or not self.fast_path.runs_inline(scope):
             return await self.threaded(scope, receive, send)
         body = await _read_body(receive)
@@ -122,6 +140,22 @@ class InlineDispatch:
             getattr(chunks, "close", lambda: None)()
         status, headers = started
         return status, headers, b"".join(written)
+
+
+async def _answer_tests_busy(tests: ConnectionTestPool, send) -> None:
+    """The handler's own 503 (web/problems.py), without the thread it would wait for."""
+    metrics.CONNECTION_TESTS.labels("refused").inc()
+    body = orjson.dumps(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": str(TestsBusy(tests.limit, tests.retry_after)),
+        }
+    )
+    headers = [(b"content-type", b"application/problem+json"), (b"retry-after", RETRY_AFTER_SECONDS.encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_body(receive) -> bytes:
