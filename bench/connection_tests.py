@@ -1,10 +1,10 @@
 """Issue 19's scenario: the list endpoint while connection tests hang, the refusals beyond the limit, a healthy test.
 
-Per database, on the seeded data: each round starts the service pointed at a port that accepts and never
-answers, measures the list endpoint at rest, sends 20 tests at once (20 organisations), then measures the list
-again while the admitted ones hang; the refused ones are timed one by one. Then the service, pointed at the
-Snowflake emulator, answers healthy tests one after the other, timed end to end.
-"""
+Per database, on the seeded data: first the service, pointed at the Snowflake emulator, answers healthy tests one
+after another, timed end to end (its list endpoint also names the connections the scenario tests). Then each round
+starts the service pointed at a port of the bench's own, which refuses until the list has been measured at rest,
+then accepts and never answers: 20 tests go at once (20 organisations), the refused ones are timed one by one, and
+the list is measured again while the admitted ones hang."""
 
 import json
 import random
