@@ -74,3 +74,25 @@ def sanity_failures(result: dict) -> list[str]:
         if not db["semantics"]["equal"]:
             failures.append(f"{db_name}: the reference answers differently: {db['semantics']['differences']}")
     return failures
+
+
+def scenario_failures(result: dict) -> list[str]:
+    """What --tests-hanging asserts: the scenario happened as designed (the targets are reported, not asserted)."""
+    failures = []
+    for db_name, db in result["tests"].items():
+        s, healthy = db["summary"], db["healthy"]
+        if s["refused"] != s["refused_expected"] or s["refused_with_retry_after"] != s["refused"]:
+            failures.append(
+                f"{db_name}: {s['refused']} refused 503 ({s['refused_with_retry_after']} with Retry-After), "
+                f"expected {s['refused_expected']}"
+            )
+        alone = [call for r in db["rounds"] for call in r["refused_alone"]]
+        if any(call["status"] != 503 for call in alone):
+            failures.append(f"{db_name}: a test sent alone while the pool was full was not refused 503")
+        if s["hung_throughout"] != s["hung_expected"]:
+            failures.append(f"{db_name}: {s['hung_throughout']} tests hung throughout, expected {s['hung_expected']}")
+        if s["list_socket_errors"] or s["list_requests"] < 5:
+            failures.append(f"{db_name}: {s['list_requests']} list requests, {s['list_socket_errors']} socket errors")
+        if healthy["passed"] != healthy["tests"]:
+            failures.append(f"{db_name}: {healthy['passed']} of {healthy['tests']} healthy tests passed")
+    return failures

@@ -1,5 +1,6 @@
 """What every bench module shares: paths, the two CPUs, the options, BenchError, tools, pinning and log."""
 
+import contextlib
 import os
 import shutil
 import sys
@@ -20,7 +21,7 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Options:
-    kind: str  # bench, scale or smoke
+    kind: str  # bench, scale, smoke or tests
     databases: tuple[str, ...]
     organisations: int
     scale_counts: tuple[int, ...]
@@ -43,6 +44,8 @@ class Options:
     keep: bool
     output: Path | None
     label: str
+    hanging_tests: int = 20  # --tests-hanging: tests sent at once, each on a connection of its own organisation
+    healthy_tests: int = 20  # --tests-hanging: tests against the Snowflake emulator, one after another
 
 
 def bin_path() -> str:
@@ -59,6 +62,18 @@ def tool(name: str, hint: str) -> str:
 
 def pinned(cpu: int) -> list[str]:
     return ["taskset", "-c", str(cpu)] if PINNING else []
+
+
+@contextlib.contextmanager
+def this_thread_on(cpu: int):
+    """The calling thread, and the threads it starts meanwhile, on `cpu`: a client in Python beside wrk's CPU."""
+    before = os.sched_getaffinity(0)
+    if PINNING:
+        os.sched_setaffinity(0, {cpu})  # 0: the calling thread; threads started from it inherit the mask
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def _can_pin() -> bool:

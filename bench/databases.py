@@ -59,6 +59,12 @@ class Database:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def sqlite_version() -> str:
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
 def environment(db: Database, workdir: Path, options: Options, secret_key: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WC_", "PROMETHEUS_"))}
     env.update(

@@ -89,6 +89,11 @@ def method(options: Options) -> dict:
         "rsa_key_bits": options.rsa_key_bits,
         "detail_sample": options.detail_sample,
         "max_wrk_keys": options.max_wrk_keys,
+        **(
+            {"hanging_tests": options.hanging_tests, "healthy_tests": options.healthy_tests}
+            if options.kind == "tests"
+            else {}
+        ),
     }
 
 
@@ -116,12 +121,24 @@ def print_summary(result: dict) -> None:
             log("  profile (py-spy, self time, list endpoint):")
             for row in db["profile"]["top_self"][:12]:
                 log(f"    {row['percent']:5.1f} %  {row['function']}")
+    _print_tests_summary(result)
     for point in result.get("scale", {}).get("points", []):
         s = point["summary"]["endpoints"]["list"]["service"]
         log(
             f"  scale {point['organisations']:>9} organisations: {s['rps_median']:.0f} req/s  "
             f"p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  "
             f"p50 / control {point['against_control']['service']['median']:.3f}"
+        )
+
+
+def _print_tests_summary(result: dict) -> None:
+    for db_name, db in result.get("tests", {}).items():
+        s, healthy = db["summary"], db["healthy"]
+        log(
+            f"\n{db_name}: list p99 {s['list_p99_at_rest_ms']:.2f} ms at rest, {s['list_p99_hanging_ms']:.2f} ms while "
+            f"tests hang (median ratio {s['p99_ratio_median']:.2f}x, worst {s['p99_ratio_worst']:.2f}x), "
+            f"{s['list_non_2xx']} non-2xx; {s['refused']} refused, the slowest in {s['refused_ms_max']} ms; "
+            f"healthy test median {healthy['median_s']:.3f} s, max {healthy['max_s']:.3f} s"
         )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from common import DOCS_DIR, PLOTS_DIR, RESULTS_DIR, BenchError, relative
 from figures import after_load, figures_section, profile_section, scale_section
+from tests_report import tests_section
 
 
 def load_results() -> list[dict]:
@@ -27,7 +28,8 @@ def write_docs() -> Path:
             for name, db in result.get("databases", {}).items():
                 latest[name] = (result, db)
     scale = next((r for r in reversed(results) if r.get("kind") == "scale"), None)
-    if not latest and not scale:
+    tests = next((r for r in reversed(results) if r.get("kind") == "tests"), None)
+    if not latest and not scale and not tests:
         raise BenchError(f"no results in {relative(RESULTS_DIR)}: run the benchmark first")
     PLOTS_DIR.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -41,11 +43,14 @@ def write_docs() -> Path:
         "class, where the service's time goes, and how the figures moved from run to run.",
         "",
     ]
-    lines += _method_section(next(iter(latest.values()))[0] if latest else scale)
+    lines += _method_section(next(iter(latest.values()))[0] if latest else scale or tests)
     if latest:
         lines += figures_section(latest)
     if scale:
         lines += scale_section(scale)
+    if tests:
+        listing = {name: db["summary"]["endpoints"].get("list", {}).get("service") for name, (_, db) in latest.items()}
+        lines += tests_section(tests, {name: s["rps_median"] for name, s in listing.items() if s})
     profiles = [(name, db["profile"]) for name, (_, db) in latest.items() if "profile" in db]
     if profiles:
         lines += profile_section(profiles)

@@ -4,6 +4,7 @@
     python bench/run.py                        # SQLite and PostgreSQL, 10,000 organisations, list and detail
     python bench/run.py --db sqlite            # one database
     python bench/run.py --scale                # PostgreSQL, list endpoint, 1k / 100k / 1M organisations
+    python bench/run.py --tests-hanging        # the list while 20 connection tests hang; a healthy test's time
     python bench/run.py --smoke                # seconds: runs end to end, asserts the numbers are sane
     python bench/run.py --write-docs           # ... then regenerate docs/performance.md and its plots
     python bench/run.py --docs-only            # only regenerate the docs from bench/results/*.json
@@ -18,7 +19,10 @@ requests per second over the better reference deployment's in the same round. --
 the same rounds at every count, the control: the service over a second database that stays at the smallest
 count; each configuration's p50 over the control's in the same round is what drift on the machine cannot move.
 At every count, wrk draws from as many organisations as at the smallest (a sample of the whole table), so that
-only the table grows and the API-key cache hits as often at every count.
+only the table grows and the API-key cache hits as often at every count. --tests-hanging (issue 19) measures
+the service alone, a fresh process per round: the list at rest, then while 20 connection tests of 20
+organisations hang on a loopback port that accepts and never answers (the ones beyond WC_MAX_CONCURRENT_TESTS
+refused, each timed), and 20 healthy tests, one after another, against the Snowflake emulator.
 
 Needs `wrk` (Debian: `apt-get install -y wrk`), `gunicorn` (the reference), `py-spy` (the profile, optional),
 `matplotlib` (only for --write-docs) and, for PostgreSQL, a server (`--pg-url`, a role that may create
@@ -37,8 +41,9 @@ import time
 from pathlib import Path
 
 # The other bench modules, found beside this script: Python puts the script's folder first on sys.path.
-from checks import sanity_failures
+from checks import sanity_failures, scenario_failures
 from common import CLIENT_CPU, PINNING, SERVER_CPU, BenchError, Options, bin_path, log, relative, tool
+from connection_tests import MAX_CONCURRENT_TESTS, tests_database
 from load import WRK_INSTALL
 from record import git_state, machine, method, print_summary, write_result
 from report import write_docs
@@ -55,6 +60,11 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--scale", action="store_true", help="PostgreSQL, list endpoint, latency vs organisation count")
     mode.add_argument("--smoke", action="store_true", help="a few seconds, tiny N, 1 round; exit 1 unless sane")
+    mode.add_argument(
+        "--tests-hanging",
+        action="store_true",
+        help="the list endpoint at rest and while connection tests hang; healthy tests against the emulator",
+    )
     mode.add_argument("--docs-only", action="store_true", help="regenerate docs/performance.md from bench/results")
     parser.add_argument("--write-docs", action="store_true", help="after the run, regenerate docs/performance.md")
     parser.add_argument("--db", default=None, help="sqlite, postgresql or both (default: both; --smoke: sqlite)")
@@ -69,7 +79,11 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         help="service,service-stock,reference-sync,reference-gthread (default; --scale: "
         "service,service-no-key-cache,reference-gthread, and the control)",
     )
-    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 5; --smoke 1)")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="measured rounds (default 5; --smoke 1; --tests-hanging 3)"
+    )
+    parser.add_argument("--hanging-tests", type=int, default=20, help="--tests-hanging: tests sent at once")
+    parser.add_argument("--healthy-tests", type=int, default=20, help="--tests-hanging: tests against the emulator")
     parser.add_argument(
         "--startups", type=int, default=None, help="starts per server; start-up is their median (default 5; --smoke 1)"
     )
@@ -94,7 +108,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     parser.add_argument("--label", default="", help="a name for this run in the result and the docs' history")
     args = parser.parse_args(argv)
 
-    kind = "scale" if args.scale else "smoke" if args.smoke else "bench"
+    kind = "scale" if args.scale else "smoke" if args.smoke else "tests" if args.tests_hanging else "bench"
     smoke = kind == "smoke"
     databases = args.db or ("postgresql" if kind == "scale" else "sqlite" if smoke else "both")
     databases = ("sqlite", "postgresql") if databases == "both" else tuple(databases.split(","))
@@ -102,10 +116,14 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         parser.error(f"--db takes sqlite, postgresql or both, not {args.db!r}")
     if kind == "scale" and databases != ("postgresql",):
         parser.error("--scale runs on PostgreSQL only")
-    endpoints = tuple((args.endpoints or ("list" if kind == "scale" else "list,detail")).split(","))
+    if kind == "tests":
+        _check_tests_options(parser, args)
+    endpoints = tuple((args.endpoints or ("list" if kind in ("scale", "tests") else "list,detail")).split(","))
     configs = args.configs or (
         "service,service-no-key-cache,reference-gthread"
         if kind == "scale"
+        else "service"
+        if kind == "tests"
         else "service,reference-sync,reference-gthread"
         if smoke
         else "service,service-stock,reference-sync,reference-gthread"
@@ -117,7 +135,7 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         scale_counts=tuple(int(n) for n in args.scale_counts.split(",")),
         endpoints=endpoints,
         configs=tuple(configs.split(",")),
-        rounds=args.rounds or (1 if smoke else 5),
+        rounds=args.rounds or (1 if smoke else 3 if kind == "tests" else 5),
         startups=args.startups or (1 if smoke else 5),
         duration=args.duration or (1 if smoke else 10),
         warmup=args.warmup if args.warmup is not None else (1 if smoke else 5),
@@ -136,6 +154,8 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         keep=args.keep,
         output=args.output,
         label=args.label,
+        hanging_tests=args.hanging_tests,
+        healthy_tests=args.healthy_tests,
     )
     for name in options.databases:
         if name not in ("sqlite", "postgresql"):
@@ -151,6 +171,15 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     if CONTROL in options.configs:
         parser.error(f"--configs: {CONTROL} is added by --scale itself")
     return options, args
+
+
+def _check_tests_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.hanging_tests <= MAX_CONCURRENT_TESTS:
+        parser.error(f"--hanging-tests must be more than the {MAX_CONCURRENT_TESTS} tests the service runs at once")
+    if args.healthy_tests < 1:
+        parser.error("--healthy-tests must be at least 1")
+    if args.configs or args.endpoints:
+        parser.error("--tests-hanging measures the service's list endpoint alone: no --configs or --endpoints")
 
 
 def run(options: Options) -> dict:
@@ -176,6 +205,8 @@ def run(options: Options) -> dict:
     try:
         if options.kind == "scale":
             result["scale"] = scale_database(options, workdir, secret_key)
+        elif options.kind == "tests":
+            result["tests"] = {db: tests_database(db, options, workdir, secret_key) for db in options.databases}
         else:
             result["databases"] = {}
             for db_kind in options.databases:
@@ -208,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
             if failures:
                 raise BenchError("smoke: " + "; ".join(failures))
             log("smoke: ran end to end; the numbers are sane")
+        if options.kind == "tests":
+            failures = scenario_failures(json.loads(path.read_text()))
+            if failures:
+                raise BenchError("the scenario did not run as designed: " + "; ".join(failures))
+            log("tests-hanging: the scenario ran as designed")
         if args.write_docs:
             log(f"wrote {relative(write_docs())}")
         return 0

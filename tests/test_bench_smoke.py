@@ -51,12 +51,35 @@ def test_bench__scale_mode__measures_every_count_against_the_control(tmp_path):
             assert len(ratio["per_round"]) == 2 and ratio["median"] > 0
 
 
+def test_bench__tests_hanging__refuses_beyond_the_limit_while_the_admitted_hang_and_a_healthy_test_passes(tmp_path):
+    if shutil.which("wrk") is None and not os.environ.get("WC_REQUIRE_BENCH_TOOLS"):
+        pytest.skip("the benchmark needs wrk (Debian: apt-get install -y wrk)")
+    arguments = "--tests-hanging --db sqlite --organisations 20 --rounds 1 --duration 1 --warmup 0 --healthy-tests 2"
+    arguments = [*arguments.split(), "--rsa-key-bits", "2048", "--output", str(tmp_path / "t.json")]
+
+    done = subprocess.run([sys.executable, str(BENCH), *arguments], capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    db = json.loads((tmp_path / "t.json").read_text())["tests"]["sqlite"]
+    [round_] = db["rounds"]
+    refused = [call for call in round_["answered_at_once"] if call["status"] == 503]
+    assert (len(refused), round_["hung_throughout"]) == (16, 4)
+    assert all(call["retry_after"] and call["ms"] > 0 for call in refused)
+    assert db["summary"]["list_non_2xx"] == 0
+    assert round_["at_rest"]["requests"] > 0 and round_["hanging"]["requests"] > 0
+    assert (db["healthy"]["tests"], db["healthy"]["passed"]) == (2, 2)
+
+
 @pytest.mark.parametrize(
     ("arguments", "error"),
     [
         (["--scale", "--db", "sqlite"], "--scale runs on PostgreSQL only"),
         (["--db", "mysql"], "--db takes sqlite, postgresql or both, not 'mysql'"),
         (["--configs", "service,service-control"], "--configs: service-control is added by --scale itself"),
+        (
+            ["--tests-hanging", "--hanging-tests", "4"],
+            "--hanging-tests must be more than the 4 tests the service runs at once",
+        ),
     ],
 )
 def test_bench__database_it_cannot_run__is_refused_before_anything_runs(arguments, error):
