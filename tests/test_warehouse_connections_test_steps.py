@@ -125,7 +125,6 @@ LOGIN_REFUSALS = [
         "xy12345.us-east-1",
         False,
     ),
-    ("http_503", "timeout", "000014 (HYT00): Failed to login: login timed out after 3s", "Try again later", True),
 ]
 
 
@@ -144,6 +143,24 @@ def test_test__login_refused__fails_the_login_step_with_its_code(
     assert step["message"].startswith(message)
     assert hint_has in step["hint"]
     assert_recorded(client, list_url, created["id"], result)
+
+
+def test_test__account_answers_5xx__fails_the_login_step_as_the_connector_ends_its_retries(
+    client, list_url, created, emulated_account
+):
+    emulated_account.failure = "http_503"
+
+    result = run_test(client, list_url, created["id"])
+
+    # The connector retries until its attempts or the login timeout run out, whichever comes first on this
+    # machine; each ending has its code.
+    step = failed_step(result, "log_in")
+    if step["message"].startswith("000014 (HYT00): Failed to login: login timed out after 3s"):
+        assert (step["code"], step["retryable"]) == ("timeout", True)
+    else:
+        assert step["message"].startswith("250001 (08001): Failed to login: HTTP request failed after retries")
+        assert (step["code"], step["retryable"]) == ("account_not_found", False)
+        assert "until the retries ran out" in step["hint"]
 
 
 UNUSABLE = [

@@ -19,8 +19,8 @@ USER_DISABLED = 390101
 USER_LOCKED = 390102
 IP_NOT_ALLOWED = 390422
 TRIAL_ENDED = 390913
-# The connector's own: the host answered a login with something other than Snowflake's answer (an HTTP 403
-# for an account that does not exist).
+# The connector's own: the host answered a login with HTTP errors, not Snowflake's answer: a 403 for an account
+# that does not exist, or 429s and 5xx until the retries ran out. Only the message tells them apart.
 LOGIN_REFUSED_BY_HOST = 250001
 # The connector's: no answer within login_timeout or query_timeout (a 5xx is retried until then too).
 CLIENT_TIMEOUT = 14
@@ -130,8 +130,10 @@ def _login_failure(diagnosis: Diagnosis, errno: int | None, message: str) -> Ste
         return StepFailed(
             "account_not_found",
             message,
-            f"The host answered, but not as Snowflake does for the account {diagnosis.config['account_identifier']}: "
-            "check the account identifier (orgname-account_name, or locator.region.cloud for a legacy locator).",
+            f"The host answered the login with an HTTP error, not as Snowflake does for the account "
+            f"{diagnosis.config['account_identifier']}: almost always an account identifier Snowflake does not know "
+            "(check it: orgname-account_name, or locator.region.cloud for a legacy locator); rarely Snowflake failing "
+            "until the retries ran out (try again later).",
         )
     return _unexpected(message)
 
