@@ -49,6 +49,12 @@ async def answers_after_its_point_of_no_return(scope, receive, send):
         await send(message)
 
 
+async def begins_its_answer_then_finishes_it_late(scope, receive, send):
+    await send(OK[0])
+    await asyncio.sleep(0.2)
+    await send(OK[1])
+
+
 def test_shutdown__request_still_running_at_the_timeout__is_answered_503_problem():
     sent = serve_until_shut_down(never_answers, timeout=0.05)
 
@@ -74,6 +80,27 @@ def test_shutdown__request_past_its_point_of_no_return__gets_its_own_answer():
     sent = serve_until_shut_down(answers_after_its_point_of_no_return, timeout=0.05)
 
     assert sent == OK
+
+
+def test_shutdown__answer_begun_before_the_timeout__is_finished_not_replaced():
+    # Its start committed the work: at the timeout it is not abandoned, and its body still goes out.
+    sent = serve_until_shut_down(begins_its_answer_then_finishes_it_late, timeout=0.05)
+
+    assert sent == OK
+
+
+def test_work__once_committed__stays_committed_and_cannot_be_abandoned():
+    work = abandonment.Work()
+
+    assert work.commit() and work.commit()
+    assert not work.abandon()
+
+
+def test_work__once_abandoned__never_commits():
+    work = abandonment.Work()
+
+    assert work.abandon()
+    assert not work.commit() and not work.commit()
 
 
 @pytest.fixture

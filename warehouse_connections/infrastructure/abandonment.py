@@ -30,6 +30,9 @@ class Work:
 
     def commit(self) -> bool:
         """True: from now on the work finishes and is answered. False: it was abandoned first."""
+        if self._committed:
+            # Once committed it stays so (abandon() changes nothing then): no lock for each later message.
+            return True
         with _LOCK:
             if not self._abandoned:
                 self._committed = True

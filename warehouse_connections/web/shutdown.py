@@ -9,6 +9,7 @@ past its point of no return is about to answer, and gets that grace to do it.
 """
 
 import asyncio
+from collections.abc import Awaitable
 
 import orjson
 
@@ -47,18 +48,31 @@ class Shutdown:
             request.cut_short()
 
 
-class _InFlight:
-    __slots__ = ("work", "task", "was_cut")
+class _InFlight(abandonment.Work):
+    """One request in flight: its work (what the domain checks), its task, and its send, held back once cut short.
 
-    def __init__(self, task: asyncio.Task):
-        self.work = abandonment.Work()
+    One object per request, and no lock once its answer has begun (Work.commit): it is on every request's path.
+    """
+
+    __slots__ = ("task", "send", "was_cut")
+
+    def __init__(self, task: asyncio.Task, send):
+        super().__init__()
         self.task = task
+        self.send = send
         self.was_cut = False
 
     def cut_short(self) -> None:
-        if self.work.abandon():
+        if self.abandon():
             self.was_cut = True
             self.task.cancel()
+
+    def send_committed(self, message) -> Awaitable[None]:
+        # A response that has begun cannot become a 503; one that comes after the 503 goes nowhere. The send's
+        # own awaitable is handed back rather than awaited in a coroutine of this one's.
+        if self.commit():
+            return self.send(message)
+        return _sent_nowhere()
 
 
 class ShutdownMiddleware:
@@ -67,31 +81,27 @@ class ShutdownMiddleware:
         self.shutdown = shutdown
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan" and "state" in scope:
-            scope["state"][LIFESPAN_STATE_KEY] = self.shutdown
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and "state" in scope:
+                scope["state"][LIFESPAN_STATE_KEY] = self.shutdown
             return await self.app(scope, receive, send)
-        request = _InFlight(asyncio.current_task())
-        self.shutdown.in_flight.add(request)
-        reset = abandonment.current.set(request.work)
+        request = _InFlight(asyncio.current_task(), send)
+        in_flight = self.shutdown.in_flight
+        in_flight.add(request)
+        reset = abandonment.current.set(request)
         try:
-            await self.app(scope, receive, _once_committed(request.work, send))
+            await self.app(scope, receive, request.send_committed)
         except asyncio.CancelledError:
             if not request.was_cut:
                 raise
             await _answer_unavailable(send)
         finally:
             abandonment.current.reset(reset)
-            self.shutdown.in_flight.discard(request)
+            in_flight.discard(request)
 
 
-def _once_committed(work: abandonment.Work, send):
-    # A response that has begun cannot become a 503; one that comes after the 503 goes nowhere.
-    async def send_committed(message):
-        if work.commit():
-            await send(message)
-
-    return send_committed
+async def _sent_nowhere() -> None:
+    pass
 
 
 async def _answer_unavailable(send) -> None:
