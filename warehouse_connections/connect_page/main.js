@@ -61,10 +61,9 @@ const flow = {
   readOnly: () => readOnly,
 };
 
-/** @param {number} seconds @returns {string} */
-function retryIn(seconds) {
-  const at = new Date(Date.now() + seconds * 1000).toLocaleTimeString();
-  return ` Try again in ${seconds} second${seconds === 1 ? "" : "s"} (at ${at}).`;
+/** @param {number} seconds a Retry-After @returns {string} the clock time it ends, which the detail may not say */
+function retryAt(seconds) {
+  return ` You can try again at ${new Date(Date.now() + seconds * 1000).toLocaleTimeString()}.`;
 }
 
 /** @type {Flow["guard"]} */
@@ -79,7 +78,7 @@ async function guard(action, messages) {
       applyReadOnly();
     }
     if (error.status === 404) return load("That connection no longer exists.");
-    const text = error.detail + (error.retryAfter === null ? "" : retryIn(error.retryAfter));
+    const text = error.detail + (error.retryAfter === null ? "" : retryAt(error.retryAfter));
     message(messages, text);
     announce(text);
   }
