@@ -70,7 +70,7 @@ def test_connect_page__tests_busy__says_when_to_retry(
     expect(setup.get_by_role("alert")).to_have_text(
         re.compile(
             r"^Too many connection tests are running \(at most 1 at once\); try again in 5 seconds\. "
-            r"You can try again at \d{1,2}:\d{2}:\d{2}( [AP]M)?\.$"
+            r"Retry at \d{1,2}:\d{2}:\d{2}( [AP]M)?\.$"
         )
     )
     expect(setup.get_by_role("button", name="Test connection")).to_be_enabled()

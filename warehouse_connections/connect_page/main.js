@@ -63,7 +63,7 @@ const flow = {
 
 /** @param {number} seconds a Retry-After @returns {string} the clock time it ends, which the detail may not say */
 function retryAt(seconds) {
-  return ` You can try again at ${new Date(Date.now() + seconds * 1000).toLocaleTimeString()}.`;
+  return ` Retry at ${new Date(Date.now() + seconds * 1000).toLocaleTimeString()}.`;
 }
 
 /** @type {Flow["guard"]} */
