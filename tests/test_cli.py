@@ -120,7 +120,7 @@ def test_cli__serve_on_empty_database__bootstraps_an_organisation_and_a_working_
         text=True,
     )
     try:
-        banner = [server.stdout.readline() for _ in range(8)]
+        banner = [server.stdout.readline() for _ in range(12)]
         key = banner[3].strip()
         with database.connection_context():
             (organisation,) = Organisation.select()
@@ -136,7 +136,8 @@ def test_cli__serve_on_empty_database__bootstraps_an_organisation_and_a_working_
         assert organisation.name == "Default organisation"
         assert response.status_code == 200
         assert response.json() == []
-        assert banner[7] == f"    curl -H 'Authorization: Api-Key {key}' {url}\n"
+        assert banner[7] == f"    http://127.0.0.1:{port}/connect/?organisation={organisation.id}\n"
+        assert banner[11] == f"    curl -H 'Authorization: Api-Key {key}' {url}\n"
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -38,3 +38,29 @@ def test_settings__request_bounds_unset__are_the_documented_defaults():
         settings.body_timeout,
         settings.keep_alive_timeout,
     ) == (100, 16384, 10, 10, 5)
+
+
+def test_settings__connect_page_frame_ancestors_unset__is_none():
+    assert Settings.from_env({}).connect_page_frame_ancestors == ("'none'",)
+
+
+def test_settings__connect_page_frame_ancestors__takes_self_and_origins():
+    settings = Settings.from_env(
+        {"WC_CONNECT_PAGE_FRAME_ANCESTORS": "'self'  https://app.example.com http://*.test:8080"}
+    )
+
+    assert settings.connect_page_frame_ancestors == ("'self'", "https://app.example.com", "http://*.test:8080")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["*", "'none' https://app.example.com", "https://app.example.com/path", "app.example.com", "'unsafe-inline'"],
+)
+def test_settings__bad_connect_page_frame_ancestors__stops_start_up_naming_it(value):
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"WC_CONNECT_PAGE_FRAME_ANCESTORS": value})
+
+    assert str(error.value) == (
+        "WC_CONNECT_PAGE_FRAME_ANCESTORS must be 'none', or space-separated 'self' and http(s)://host[:port] "
+        f"origins, not {value!r}"
+    )

@@ -14,7 +14,7 @@ from warehouse_connections.infrastructure.encryption_keys import load_cipher
 from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings
 from warehouse_connections.startup import objects_for_life
-from warehouse_connections.web import connexion_seam, middleware, problems
+from warehouse_connections.web import connect_page, connexion_seam, middleware, problems
 from warehouse_connections.web.app_state import EXTENSION, AppState
 from warehouse_connections.web.caller_cache import CallerCache
 from warehouse_connections.web.fast_path import INLINE_OPERATIONS, FastPath
@@ -96,6 +96,7 @@ def _build(
         )
     ServedSpec(spec).add_routes(app.app, f"{BASE_PATH}/openapi")
     ServedSpec(operations_spec).add_routes(app.app, "/openapi-operations")
+    connect_page.add_routes(app.app, settings.connect_page_frame_ancestors, spec)
     app.app.extensions[EXTENSION] = state
     problems.register(app)
     # A request opens a connection at its first query (peewee's autoconnect), so one that makes none (the spec,

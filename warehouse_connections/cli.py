@@ -22,7 +22,7 @@ from warehouse_connections.infrastructure import metrics
 from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings, SettingsError
 from warehouse_connections.startup import objects_for_life
-from warehouse_connections.web import http_protocol, shutdown
+from warehouse_connections.web import connect_page, http_protocol, shutdown
 from warehouses import demo
 
 DEFAULT_ORGANISATION = "Default organisation"
@@ -189,10 +189,12 @@ def _exit_at_once(*_signal) -> None:
 def _bootstrap(args) -> None:
     organisation = Organisation.create(name=DEFAULT_ORGANISATION)
     _, key = ApiKey.issue(organisation.id, "Created on first start")
-    url = f"http://{args.host}:{args.port}/api/v1/organisations/{organisation.id}/integrations/warehouse-connections/"
+    root = f"http://{args.host}:{args.port}"
+    url = f"{root}/api/v1/organisations/{organisation.id}/integrations/warehouse-connections/"
     print(
         f"First start: created organisation {organisation.id} ({DEFAULT_ORGANISATION}) and an API key.\n"
         f"The key is shown only now; keep it:\n\n    {key}\n\n"
+        f"Sign in with it on the connect page:\n\n    {root}{connect_page.PATH}?organisation={organisation.id}\n\n"
         f"Try it:\n\n    curl -H 'Authorization: Api-Key {key}' {url}\n",
         flush=True,
     )

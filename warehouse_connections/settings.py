@@ -1,6 +1,7 @@
 """Every setting the service reads from its environment, parsed and checked once at start-up."""
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +33,8 @@ class Settings:
     log_format: str = "auto"
     # Origins of the dashboards that may call the API from a browser.
     cors_origins: tuple[str, ...] = ()
+    # The CSP frame-ancestors sources of the connect page (/connect/): who may embed it; 'none' by default.
+    connect_page_frame_ancestors: tuple[str, ...] = ("'none'",)
     # "on": /metrics on the API's port; "off"; or a port of its own.
     metrics: str = "on"
     # Seconds in-flight requests get to finish after SIGTERM.
@@ -68,6 +71,7 @@ class Settings:
             log_level=_choice(environ, "WC_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=_choice(environ, "WC_LOG_FORMAT", "auto", ("auto", "json", "text")),
             cors_origins=tuple(o.strip() for o in environ.get("WC_CORS_ORIGINS", "").split(",") if o.strip()),
+            connect_page_frame_ancestors=_frame_ancestors(environ.get("WC_CONNECT_PAGE_FRAME_ANCESTORS") or "'none'"),
             metrics=_metrics(environ.get("WC_METRICS") or "on"),
             shutdown_timeout=_seconds(environ, "WC_SHUTDOWN_TIMEOUT", "10"),
             max_headers=_at_least(environ, "WC_MAX_HEADERS", "100", 1),
@@ -124,6 +128,22 @@ def _choice(environ, name: str, default: str, choices: tuple[str, ...]) -> str:
     if normalised not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return normalised
+
+
+# A CSP host-source as an embedding platform names itself: scheme, host (a leading *. allowed) and optional port.
+FRAME_ANCESTOR_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
+
+
+def _frame_ancestors(value: str) -> tuple[str, ...]:
+    sources = tuple(value.split())
+    if sources == ("'none'",):
+        return sources
+    if sources and all(source == "'self'" or FRAME_ANCESTOR_ORIGIN.fullmatch(source) for source in sources):
+        return sources
+    raise SettingsError(
+        "WC_CONNECT_PAGE_FRAME_ANCESTORS must be 'none', or space-separated 'self' and http(s)://host[:port] "
+        f"origins, not {value!r}"
+    )
 
 
 def _metrics(value: str) -> str:
