@@ -43,7 +43,10 @@ class Session:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
 
     def execute(self, sql: str) -> list[tuple]:
-        return self.connection.cursor().execute(sql).fetchall()
+        # Each cursor closed at once: a result left to the garbage collector is released by the connector's native
+        # core from whichever thread collects it, possibly after its connection has closed.
+        with self.connection.cursor() as cursor:
+            return cursor.execute(sql).fetchall()
 
 
 def run(
