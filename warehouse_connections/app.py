@@ -14,6 +14,7 @@ from warehouse_connections.infrastructure.encryption_keys import load_cipher
 from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings
 from warehouse_connections.startup import objects_for_life
+from warehouse_connections.tokens.verifier import TokenVerifier
 from warehouse_connections.web import connexion_seam, middleware, problems
 from warehouse_connections.web.app_state import EXTENSION, AppState
 from warehouse_connections.web.caller_cache import CallerCache
@@ -69,7 +70,8 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
 def _build(
     spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
 ) -> connexion.FlaskApp:
-    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(), Shutdown())
+    tokens = TokenVerifier.from_settings(settings.jwt) if settings.jwt else None
+    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(), Shutdown(), tokens)
     operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,

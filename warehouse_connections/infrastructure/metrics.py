@@ -14,6 +14,7 @@ REQUEST_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 CONNECTION_TESTS = Counter("wc_connection_tests", "Connection tests run, by outcome", ["outcome"])
+JWKS_FETCHES = Counter("wc_jwks_fetches", "Fetches of the bearer tokens' key set (JWKS), by outcome", ["outcome"])
 DATABASE_ERRORS = Counter("wc_database_errors", "Requests that failed because the database could not be used")
 
 

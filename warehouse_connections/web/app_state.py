@@ -1,15 +1,17 @@
-"""What one app owns while it serves: its settings, its API-key cache, its fast path and its shutdown.
+"""What one app owns while it serves: its settings, its API-key cache, its bearer-token verifier, its fast path and
+its shutdown.
 
 Each app that create_app builds has its own, so two apps in one process share nothing. Handlers find it
 through Flask's `current_app.extensions`; code that runs before Flask does (the security function) finds it
 in the request's ASGI scope, where AppStateMiddleware puts it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import flask
 
 from warehouse_connections.settings import Settings
+from warehouse_connections.tokens.verifier import TokenVerifier
 from warehouse_connections.web.caller_cache import CallerCache
 from warehouse_connections.web.fast_path import FastPath
 from warehouse_connections.web.shutdown import Shutdown
@@ -23,6 +25,10 @@ class AppState:
     callers: CallerCache
     fast_path: FastPath
     shutdown: Shutdown
+    # None without WC_JWT_JWKS_URL or WC_JWT_JWKS_FILE: bearer tokens are refused.
+    tokens: TokenVerifier | None = None
+    # Organisations a bearer token has been let into: they exist (organisations are never deleted).
+    known_organisations: set[int] = field(default_factory=set)
 
     async def run_blocking(self, scope, function, *args):
         """`function(*args)` where this request may block: the event loop for an inline read, else a thread."""
