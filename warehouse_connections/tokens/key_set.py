@@ -27,7 +27,7 @@ DEFAULT_MAX_AGE_SECONDS = 600
 # A provider's max-age is kept within these bounds: 0 would fetch on every request, a year never again.
 MAX_AGE_BOUNDS = (30, 24 * 3600)
 UNKNOWN_KID_REFRESH_SECONDS = 30
-# With no set yet, a failed fetch is tried again no sooner than this: the Retry-After of the 503s meanwhile.
+# A failed fetch is tried again no sooner than this; with no set yet, the Retry-After of the 503s meanwhile.
 RETRY_AFTER_SECONDS = 5
 MAX_JWKS_BYTES = 1024 * 1024
 MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
@@ -140,6 +140,7 @@ class KeySet:
         self._fetch: Future | None = None
         self._last_fetch_started = float("-inf")
         self._no_retry_before = float("-inf")
+        self.fetch_failures = 0
 
     def load(self) -> None:
         """Fetch the set now, in this thread (at start-up, for a file); raises JwksError."""
@@ -154,7 +155,7 @@ class KeySet:
         keys = self.keys
         if keys is None:
             keys = await self._first_keys()
-        elif keys.expires_at <= self.clock():
+        elif keys.expires_at <= self.clock() and self.clock() >= self._no_retry_before:
             self._start_fetch()
         key = keys.find(kid)
         if key is None and (self._fetching() or self._may_refresh_for_unknown_kid()):
@@ -188,12 +189,14 @@ class KeySet:
     def _fetch_into(self, future: Future) -> None:
         try:
             self.keys = keys = self._read()
-        except JwksError as error:
+        except Exception as error:  # whatever went wrong, the fetch ends, and the set in hand stays
+            error = error if isinstance(error, JwksError) else JwksError(f"{type(error).__name__} from {self.source}")
             keys = None
             self._no_retry_before = self.clock() + RETRY_AFTER_SECONDS
             metrics.JWKS_FETCHES.labels("error").inc()
             state = "keeping the cached set" if self.keys else "no set yet: bearer calls answer 503"
             logger.warning("JWKS fetch failed, %s: %s", state, error)
+            self.fetch_failures += 1
         else:
             metrics.JWKS_FETCHES.labels("ok").inc()
         future.set_result(keys)
