@@ -6,10 +6,13 @@ from pathlib import Path
 
 from checks import check_semantics, detail_keys
 from common import BENCH_DIR, RESULTS_DIR, Options, log
-from databases import Database, environment, read_keys, seed, wrk_keys_file
-from load import against_control, measure, summarise
+from databases import Database, dev_issuer, environment, read_keys, seed, wrk_keys_file, wrk_tokens_file
+from load import BEARER, against_control, measure, summarise
 from profiling import profile
 from servers import CONTROL, Server, start_servers, stop_all
+
+# Tokens are minted one by one (an RSA signature each): a sample of this many organisations at most.
+MAX_BEARER_TOKENS = 10_000
 
 
 def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: str) -> dict:
@@ -25,6 +28,8 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
         log(f"  seed-demo: {options.organisations} organisations in {seconds:.1f} s")
         db.settle()
         keys = read_keys(keys_file)
+        if BEARER in options.endpoints:
+            env.update(dev_issuer(env))
         servers = start_servers(options, env, dir_, keys[0])
         files = {"list": wrk_keys_file(keys, options.max_wrk_keys, dir_ / "wrk-list.tsv")}
         if "detail" in options.endpoints:
@@ -32,7 +37,11 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
         semantics = check_semantics(servers, keys)
         if not semantics["equal"]:
             log(f"  warning: the reference answers differently: {semantics['differences']}")
-        runs = measure(servers, {name: files for name in servers}, options, options.rounds, db_kind)
+        # The references know no bearer tokens: the service alone runs list-bearer, beside its own list.
+        by_server = {name: {e: f for e, f in files.items() if e != BEARER} for name in servers}
+        if BEARER in options.endpoints:
+            by_server["service"][BEARER] = wrk_tokens_file(env, keys, MAX_BEARER_TOKENS, dir_ / "wrk-bearer.tsv")
+        runs = measure(servers, by_server, options, options.rounds, db_kind)
         result = {
             "database": db_kind,
             "database_version": getattr(db, "server_version", _sqlite_version()),

@@ -2,7 +2,6 @@
 origin (WC_CORS_ORIGINS), with a bearer token minted by `tokens mint`, on every operation."""
 
 import httpx
-import pytest
 
 from tests import leak_guard
 from tests.problems import problem
@@ -12,22 +11,8 @@ ORIGIN = "https://app.example.com"
 CREATE = {"type": "snowflake", "account_identifier": "xy12345.us-east-1"}
 
 
-def exports(stdout: str) -> dict[str, str]:
-    return dict(line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
-
-
-@pytest.fixture
-def dev_issuer(run, tmp_path) -> dict[str, str]:
-    """The settings that serve with a dev issuer of the test's own."""
-    return {**exports(run("tokens", "dev-issuer", WC_DATA_DIR=str(tmp_path)).stdout), "WC_DATA_DIR": str(tmp_path)}
-
-
-def mint(run, dev_issuer, organisation_id: int, role: str) -> str:
-    return run("tokens", "mint", "--organisation", str(organisation_id), "--role", role, **dev_issuer).stdout.strip()
-
-
 def test_serve_with_dev_issuer__browser_with_admin_token__calls_every_operation(
-    run, start_server, dev_issuer, organisation, list_url, snowflake_emulator
+    mint, start_server, dev_issuer, organisation, list_url, snowflake_emulator
 ):
     snowflake_emulator.resolve_user = public_key_of_user
     snowflake_emulator.every_stage_exists = True
@@ -38,7 +23,7 @@ def test_serve_with_dev_issuer__browser_with_admin_token__calls_every_operation(
         WC_LOG_FORMAT="json",
         **dev_issuer,
     )
-    headers = {"Origin": ORIGIN, "Authorization": f"Bearer {mint(run, dev_issuer, organisation.id, 'admin')}"}
+    headers = {"Origin": ORIGIN, "Authorization": f"Bearer {mint(organisation.id)}"}
     url = f"{base_url}{list_url}"
     preflight = httpx.options(
         url,
@@ -72,11 +57,11 @@ def test_serve_with_dev_issuer__browser_with_admin_token__calls_every_operation(
 
 
 def test_serve_with_dev_issuer__refused_token__browser_can_read_why(
-    run, start_server, dev_issuer, organisation, other_organisation, list_url
+    mint, start_server, dev_issuer, organisation, other_organisation, list_url
 ):
     base_url = start_server(WC_CORS_ORIGINS=ORIGIN, **dev_issuer)
-    user_token = mint(run, dev_issuer, organisation.id, "user")
-    other_token = mint(run, dev_issuer, other_organisation.id, "admin")
+    user_token = mint(organisation.id, "user")
+    other_token = mint(other_organisation.id)
 
     refused = httpx.get(f"{base_url}{list_url}", headers={"Origin": ORIGIN, "Authorization": "Bearer junk"})
     read = httpx.get(f"{base_url}{list_url}", headers={"Authorization": f"Bearer {user_token}"})

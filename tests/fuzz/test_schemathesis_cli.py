@@ -25,19 +25,13 @@ MIN_CASES = 1000
 
 
 def test_fuzz__every_check_and_phase__finds_no_failure(
-    start_server, snowflake_emulator, organisation, api_key, settings, run, tmp_path
+    start_server, snowflake_emulator, organisation, api_key, settings, dev_issuer, mint
 ):
     snowflake_emulator.resolve_user = public_key_of_user
     snowflake_emulator.every_stage_exists = True
-    # Both schemes: the dev issuer's JWKS, and an admin token of the organisation signed by it (tests/fuzz/hooks.py).
-    issuer = {"WC_DATA_DIR": str(tmp_path)}
-    issuer.update(
-        line.removeprefix("export ").split("=", 1) for line in run("tokens", "dev-issuer", **issuer).stdout.splitlines()
-    )
-    token = run(
-        "tokens", "mint", "--organisation", str(organisation.id), "--role", "admin", "--minutes", "120", **issuer
-    )
-    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url, **issuer)
+    # Both schemes: an admin token of the organisation, signed by the dev issuer (tests/fuzz/hooks.py).
+    token = mint(organisation.id)
+    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url, **dev_issuer)
     database_kind = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
     junit = REPORTS / f"schemathesis-{database_kind}.xml"
 
@@ -73,7 +67,7 @@ def test_fuzz__every_check_and_phase__finds_no_failure(
             "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
             "WC_FUZZ_API": f"{base_url}/api/v1",
             "WC_FUZZ_API_KEY": api_key,
-            "WC_FUZZ_BEARER_TOKEN": token.stdout.strip(),
+            "WC_FUZZ_BEARER_TOKEN": token,
             "WC_FUZZ_ORGANISATION": str(organisation.id),
         },
         capture_output=True,

@@ -73,3 +73,26 @@ def provider_keys(app_state, monkeypatch, jwks_server, clock) -> KeySet:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def exports(stdout: str) -> dict[str, str]:
+    """`export NAME=value` lines (what `tokens dev-issuer` prints) as a dict."""
+    return dict(line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
+
+
+@pytest.fixture
+def dev_issuer(run, tmp_path) -> dict[str, str]:
+    """The environment that serves with a dev issuer of the test's own (`tokens dev-issuer`), and mints its tokens."""
+    return {**exports(run("tokens", "dev-issuer", WC_DATA_DIR=str(tmp_path)).stdout), "WC_DATA_DIR": str(tmp_path)}
+
+
+@pytest.fixture
+def mint(run, dev_issuer):
+    """`mint(organisation_id, role)`: a token of the dev issuer, by `tokens mint`."""
+
+    def mint(organisation_id: int, role: str = "admin") -> str:
+        return run(
+            "tokens", "mint", "--organisation", str(organisation_id), "--role", role, **dev_issuer
+        ).stdout.strip()
+
+    return mint
