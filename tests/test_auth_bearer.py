@@ -311,3 +311,22 @@ def test_bearer__token_for_several_organisations__opens_each_by_its_role(
     ]
 
     assert answers == [201, 200, 403]
+
+
+def test_bearer__same_token_again__is_verified_once_until_it_expires(
+    anonymous_client, list_url, organisation, bearer_tokens, app_state, monkeypatch
+):
+    decoded = []
+    decode = jwt.decode
+    monkeypatch.setattr(
+        "warehouse_connections.tokens.verifier.jwt.decode", lambda *a, **k: decoded.append(1) or decode(*a, **k)
+    )
+    token = bearer_tokens.token(bearer_tokens.claims(organisation.id, exp=int(time.time()) + 60))
+
+    first, again = (anonymous_client.get(list_url, headers=bearer(token)).status_code for _ in range(2))
+    verified_while_valid = len(decoded)
+    app_state.tokens.now = lambda: time.time() + 60 + 30  # past exp and the leeway: remembered no more
+    past_expiry = anonymous_client.get(list_url, headers=bearer(token)).status_code
+
+    assert (first, again, verified_while_valid) == (200, 200, 1)
+    assert (past_expiry, len(decoded)) == (200, 2)  # checked afresh (by the real clock, still valid)

@@ -211,3 +211,22 @@ def test_jwks_parse__no_usable_key__is_an_error_naming_why(document, message):
         parse_jwks(document, ("RS256", "ES256"))
 
     assert str(error.value) == message
+
+
+def test_jwks__key_withdrawn_by_the_provider__its_accepted_tokens_are_refused_after_the_refresh(
+    anonymous_client, list_url, organisation, issuer, provider_keys, jwks_server, clock
+):
+    token = issuer.admin_token(organisation.id)
+    before = anonymous_client.get(list_url, headers=bearer(token))
+    issuer.rotate()
+    jwks_server.document = issuer.jwks()
+    clock.advance(601)
+    old_keys = provider_keys.keys
+
+    during_refresh = anonymous_client.get(list_url, headers=bearer(token))
+    wait_until(lambda: provider_keys.keys is not old_keys)
+    after_refresh = anonymous_client.get(list_url, headers=bearer(token))
+
+    assert (before.status_code, during_refresh.status_code) == (200, 200)
+    assert after_refresh.status_code == 401
+    assert after_refresh.json()["detail"] == "The token's key is not in the issuer's key set."

@@ -150,18 +150,25 @@ class KeySet:
         """Start fetching the set, so that the first bearer call need not wait for it."""
         self._start_fetch()
 
-    async def key_for(self, kid: str | None) -> PyJWK | None:
-        """The key the token's kid names, or None; raises KeysUnavailable when there is no set to look in."""
+    def refresh_if_expired(self) -> None:
+        """Start fetching the next set if the one in hand has expired (it goes on answering meanwhile)."""
+        keys = self.keys
+        if keys is not None and keys.expires_at <= self.clock() and self.clock() >= self._no_retry_before:
+            self._start_fetch()
+
+    async def key_for(self, kid: str | None) -> tuple[Keys, PyJWK | None]:
+        """The set looked in, and the key in it the token's kid names, or None; raises KeysUnavailable when there
+        is no set to look in."""
         keys = self.keys
         if keys is None:
             keys = await self._first_keys()
-        elif keys.expires_at <= self.clock() and self.clock() >= self._no_retry_before:
-            self._start_fetch()
+        else:
+            self.refresh_if_expired()
         key = keys.find(kid)
         if key is None and (self._fetching() or self._may_refresh_for_unknown_kid()):
             keys = await self._wait_for(self._start_fetch()) or keys
             key = keys.find(kid)
-        return key
+        return keys, key
 
     async def _first_keys(self) -> Keys:
         if not self._fetching() and self.clock() < self._no_retry_before:

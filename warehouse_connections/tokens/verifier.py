@@ -1,6 +1,7 @@
 """What makes a bearer token valid, checked by PyJWT: the signature by a key of the issuer's set, its algorithm,
 issuer, audience and times. Nothing here parses or checks a token by hand."""
 
+import hashlib
 import time
 from collections.abc import Callable
 
@@ -8,7 +9,7 @@ import jwt
 from jwt import exceptions as errors
 
 from warehouse_connections.settings import JwtSettings
-from warehouse_connections.tokens.key_set import FileSource, KeySet, UrlSource
+from warehouse_connections.tokens.key_set import FileSource, Keys, KeySet, UrlSource
 
 # Refused before it is parsed: no issuer's token is near this, and parsing costs.
 MAX_TOKEN_BYTES = 8 * 1024
@@ -35,8 +36,20 @@ class InvalidToken(Exception):
 
 
 class TokenVerifier:
-    def __init__(self, settings: JwtSettings, key_set: KeySet):
-        self.settings, self.key_set = settings, key_set
+    """Checks tokens, and remembers the ones it accepted until they expire.
+
+    A dashboard sends the same token with every call of a session, and checking one costs more than the rest
+    of a list request; a remembered token is one dictionary look-up. A token is remembered with the key set
+    that verified it: once the set changes (a refresh, a rotation), each is checked afresh.
+    """
+
+    # Bounds the memory; beyond it the oldest entry goes.
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self, settings: JwtSettings, key_set: KeySet, now: Callable[[], float] = time.time):
+        self.settings, self.key_set, self.now = settings, key_set, now
+        # By the token's SHA-256: (the key set that verified it, its claims, until when it is valid).
+        self._accepted: dict[bytes, tuple[Keys, dict, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: JwtSettings, clock: Callable[[], float] = time.monotonic) -> "TokenVerifier":
@@ -53,12 +66,30 @@ class TokenVerifier:
         """The token's claims once it is valid; raises InvalidToken, or KeysUnavailable when there are no keys yet."""
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken(f"The token is longer than {MAX_TOKEN_BYTES} bytes.")
+        digest = hashlib.sha256(token.encode()).digest()
+        accepted = self._accepted.get(digest)
+        if accepted is not None and accepted[0] is self.key_set.keys and self.now() < accepted[2]:
+            self.key_set.refresh_if_expired()
+            return accepted[1]
+        keys, claims = await self._verified(token)
+        self._remember(digest, keys, claims)
+        return claims
+
+    def _remember(self, digest: bytes, keys: Keys, claims: dict) -> None:
+        if len(self._accepted) >= self.MAX_REMEMBERED:
+            del self._accepted[next(iter(self._accepted))]
+        # Valid until jwt.decode would call it expired (it takes any exp int() takes); nbf and iat, in the past
+        # now, only get more so.
+        self._accepted[digest] = (keys, claims, int(claims["exp"]) + LEEWAY_SECONDS)
+
+    async def _verified(self, token: str) -> tuple[Keys, dict]:
+        """The key set that verified the token, and its claims."""
         kid = self._kid(token)
-        key = await self.key_set.key_for(kid)
+        keys, key = await self.key_set.key_for(kid)
         if key is None:
             raise InvalidToken("The token's key is not in the issuer's key set.")
         try:
-            return jwt.decode(
+            return keys, jwt.decode(
                 token,
                 key,
                 # The key's own algorithm, if allowed: a token cannot choose how its signature is checked.
