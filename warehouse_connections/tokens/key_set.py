@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -99,9 +100,6 @@ class UrlSource:
 
     def read(self) -> tuple[bytes, int]:
         """The document and how long it may be kept, in seconds."""
-        # Loaded here, in the fetching thread: the service starts without it.
-        import urllib.request
-
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
