@@ -126,10 +126,13 @@ def dev_issuer(env: dict[str, str]) -> dict[str, str]:
 def wrk_tokens_file(env: dict[str, str], keys: list[tuple[int, str]], limit: int, path: Path) -> Path:
     """org<TAB>token for a uniform sample of at most `limit` organisations: an admin token of the dev issuer for
     each, minted here (a `tokens mint` process apiece would take minutes)."""
-    from warehouse_connections.devtools.dev_issuer import mint
+    from warehouse_connections.devtools.dev_issuer import mint, signing_key
     from warehouse_connections.settings import Settings
 
     settings = Settings.from_env(env)
+    key = signing_key(settings)
     chosen = keys if len(keys) <= limit else random.Random(11).sample(keys, limit)
-    path.write_text("".join(f"{org}\t{mint(settings, org, 'admin', 24 * 60, f'bench-{org}')}\n" for org, _ in chosen))
+    path.write_text(
+        "".join(f"{org}\t{mint(settings, org, 'admin', 24 * 60, f'bench-{org}', key)}\n" for org, _ in chosen)
+    )
     return path

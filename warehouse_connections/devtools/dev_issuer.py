@@ -64,14 +64,19 @@ def environment(settings: Settings, jwks_file: Path) -> dict[str, str]:
     }
 
 
-def mint(settings: Settings, organisation: int, role: str, minutes: int, subject: str) -> str:
+def signing_key(settings: Settings) -> rsa.RSAPrivateKey:
+    """The dev issuer's key; loading it checks it, which takes a while: a caller minting many loads it once."""
     key_file = directory(settings) / "signing-key.pem"
     try:
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        return serialization.load_pem_private_key(key_file.read_bytes(), password=None)
     except (OSError, ValueError):
         raise DevIssuerError(
             f"no dev issuer in {key_file.parent}; run 'warehouse-connections tokens dev-issuer'"
         ) from None
+
+
+def mint(settings: Settings, organisation: int, role: str, minutes: int, subject: str, key=None) -> str:
+    key = key or signing_key(settings)
     now = int(time.time())
     claims = {
         "iss": _issuer(settings),
