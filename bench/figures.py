@@ -125,8 +125,8 @@ def bearer_section(bearer: dict[str, tuple[dict, dict]]) -> list[str]:
         "API key, by the service alone, the two back to back in every round. wrk draws the tokens from a number of "
         "dashboard sessions (below; one token each, each for its own organisation; the API-key runs "
         "draw from every organisation): the service verifies a session's token on its first call and remembers it "
-        "until it expires, as it would a real session's. The first call of a session pays for the verification "
-        "(PyJWT, about 0.2 ms of CPU on this machine class). The ratio is the bearer runs' requests per second over "
+        "until it expires, as it would a real session's: the first call of a session pays for PyJWT's verification. "
+        "The ratio is the bearer runs' requests per second over "
         f"the API key's in the same round; the target is at least {TARGET_BEARER_RATIO}x.",
         "",
     ]

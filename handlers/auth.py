@@ -70,7 +70,7 @@ def _role(claims: dict, claim: str, organisation_pk: int, method: str) -> bool:
     if not isinstance(roles, dict):
         raise InvalidBearerToken(f"The token has no '{claim}' object.")
     role = roles.get(str(organisation_pk))
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise Forbidden(f"This token gives no role in organisation {organisation_pk}.")
     if ROLES[role] and method not in READ_METHODS:
         raise Forbidden(f"This token's role in organisation {organisation_pk} is 'user', which may only read.")
@@ -105,4 +105,6 @@ class InvalidBearerToken(Unauthorized):
 
     def __init__(self, reason: str):
         super().__init__(detail=reason)
-        self.headers = {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'}
+        # A quoted-string (RFC 9110, 5.6.4) cannot hold a bare quote or backslash.
+        description = reason.replace("\\", "").replace('"', "'")
+        self.headers = {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'}

@@ -200,10 +200,11 @@ def test_bearer__token_for_another_organisation__returns_403(
     assert_problem(response, 403, "Forbidden", f"This token gives no role in organisation {organisation.id}.")
 
 
+@pytest.mark.parametrize("role", ["owner", ["admin"], None, 1])
 def test_bearer__role_that_is_neither_admin_nor_user__returns_403(
-    anonymous_client, list_url, organisation, bearer_tokens
+    anonymous_client, list_url, organisation, bearer_tokens, role
 ):
-    token = bearer_tokens.token(bearer_tokens.claims(organisation.id, role="owner"))
+    token = bearer_tokens.token(bearer_tokens.claims(organisation.id, role=role))
 
     response = anonymous_client.get(list_url, headers=bearer(token))
 
