@@ -9,7 +9,7 @@ from connexion.security import NO_VALUE
 
 from models import ApiKey, Organisation, database
 from models.api_key import ActiveKey, hash_key
-from warehouse_connections.tokens.verifier import InvalidToken
+from warehouse_connections.tokens.errors import InvalidToken
 from warehouse_connections.web import app_state
 
 SCHEME = "api-key"

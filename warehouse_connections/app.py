@@ -14,7 +14,6 @@ from warehouse_connections.infrastructure.encryption_keys import load_cipher
 from warehouse_connections.infrastructure.logs import configure_logging
 from warehouse_connections.settings import Settings
 from warehouse_connections.startup import objects_for_life
-from warehouse_connections.tokens.verifier import TokenVerifier
 from warehouse_connections.web import connexion_seam, middleware, problems
 from warehouse_connections.web.app_state import EXTENSION, AppState
 from warehouse_connections.web.caller_cache import CallerCache
@@ -70,8 +69,9 @@ def create_app(settings: Settings, outer_middlewares: tuple = ()) -> connexion.F
 def _build(
     spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
 ) -> connexion.FlaskApp:
-    tokens = TokenVerifier.from_settings(settings.jwt) if settings.jwt else None
-    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(), Shutdown(), tokens)
+    state = AppState(
+        settings, CallerCache(settings.api_key_cache_seconds), FastPath(), Shutdown(), _token_verifier(settings)
+    )
     operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,
@@ -105,6 +105,16 @@ def _build(
         # Registered now rather than on the first request, so that they can be checked and decorated.
         connexion_seam.build_views(app)
     return app
+
+
+def _token_verifier(settings: Settings):
+    """The bearer tokens' verifier, or None where none are accepted."""
+    if settings.jwt is None:
+        return None
+    # Here, not at the top: PyJWT (and with it the RSA code) loads only where bearer tokens are configured.
+    from warehouse_connections.tokens.verifier import TokenVerifier
+
+    return TokenVerifier.from_settings(settings.jwt)
 
 
 def app_from_env() -> connexion.FlaskApp:

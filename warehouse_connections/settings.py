@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from warehouse_connections.tokens.key_set import FileSource, JwksError, KeySet
+from warehouse_connections.tokens.errors import JwksError
 from warehouses.key_pair import MIN_BITS as MIN_RSA_KEY_BITS
 
 
@@ -221,6 +221,9 @@ def _is_loopback(host: str) -> bool:
 
 def _jwks_file(value: str, algorithms: tuple[str, ...]) -> Path:
     """The path, once it has been read as a JWKS with a key for `algorithms`."""
+    # Here, not at the top: PyJWT (and with it the RSA code) loads only where bearer tokens are configured.
+    from warehouse_connections.tokens.key_set import FileSource, KeySet
+
     try:
         KeySet(FileSource(Path(value)), algorithms).load()
     except JwksError as error:

@@ -22,25 +22,16 @@ from pathlib import Path
 from jwt import PyJWK, PyJWTError
 
 from warehouse_connections.infrastructure import metrics
+from warehouse_connections.tokens.errors import RETRY_AFTER_SECONDS, JwksError, KeysUnavailable
 
 FETCH_TIMEOUT_SECONDS = 3
 DEFAULT_MAX_AGE_SECONDS = 600
 # A provider's max-age is kept within these bounds: 0 would fetch on every request, a year never again.
 MAX_AGE_BOUNDS = (30, 24 * 3600)
 UNKNOWN_KID_REFRESH_SECONDS = 30
-# A failed fetch is tried again no sooner than this; with no set yet, the Retry-After of the 503s meanwhile.
-RETRY_AFTER_SECONDS = 5
 MAX_JWKS_BYTES = 1024 * 1024
 MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 logger = logging.getLogger(__name__)
-
-
-class JwksError(Exception):
-    """A key set that could not be had; the message names no secret."""
-
-
-class KeysUnavailable(Exception):
-    """No key set has been fetched yet: the caller did nothing wrong (503, not 401)."""
 
 
 @dataclass(frozen=True)

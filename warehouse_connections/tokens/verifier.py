@@ -9,6 +9,7 @@ import jwt
 from jwt import exceptions as errors
 
 from warehouse_connections.settings import JwtSettings
+from warehouse_connections.tokens.errors import InvalidToken
 from warehouse_connections.tokens.key_set import FileSource, Keys, KeySet, UrlSource
 
 # Refused before it is parsed: no issuer's token is near this, and parsing costs.
@@ -29,10 +30,6 @@ REASONS = (
     (errors.InvalidSubjectError, "The token's 'sub' is not a string."),
     (errors.DecodeError, "The token is not a well-formed JWT."),
 )
-
-
-class InvalidToken(Exception):
-    """Why a token is refused, in words safe to answer and log (RFC 6750's error_description)."""
 
 
 class TokenVerifier:

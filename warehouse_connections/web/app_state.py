@@ -6,15 +6,21 @@ through Flask's `current_app.extensions`; code that runs before Flask does (the 
 in the request's ASGI scope, where AppStateMiddleware puts it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import flask
 
 from warehouse_connections.settings import Settings
-from warehouse_connections.tokens.verifier import TokenVerifier
 from warehouse_connections.web.caller_cache import CallerCache
 from warehouse_connections.web.fast_path import FastPath
 from warehouse_connections.web.shutdown import Shutdown
+
+if TYPE_CHECKING:
+    # Loads PyJWT: app.py imports it only where bearer tokens are configured.
+    from warehouse_connections.tokens.verifier import TokenVerifier
 
 EXTENSION = "warehouse_connections"
 

@@ -10,8 +10,8 @@ from playhouse.pool import MaxConnectionsExceeded
 
 from warehouse_connections.infrastructure import metrics
 from warehouse_connections.infrastructure.abandonment import Abandoned
-from warehouse_connections.tokens.key_set import RETRY_AFTER_SECONDS as KEYS_RETRY_AFTER_SECONDS
-from warehouse_connections.tokens.key_set import KeysUnavailable
+from warehouse_connections.tokens.errors import RETRY_AFTER_SECONDS as KEYS_RETRY_AFTER_SECONDS
+from warehouse_connections.tokens.errors import KeysUnavailable
 from warehouses import InvalidConfig
 from warehouses.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
 
