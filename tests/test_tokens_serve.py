@@ -84,3 +84,13 @@ def test_serve__hmac_algorithm_configured__refuses_to_start_naming_it(run, dev_i
         "error: WC_JWT_ALGORITHMS may name only RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA "
         "(never none or HS*), not 'HS256'"
     )
+
+
+def test_serve_on_connexions_stock_path__bearer_token__is_accepted(
+    mint, start_server, dev_issuer, organisation, list_url
+):
+    base_url = start_server(WC_FAST_PATH="off", **dev_issuer)
+
+    response = httpx.get(f"{base_url}{list_url}", headers={"Authorization": f"Bearer {mint(organisation.id, 'user')}"})
+
+    assert (response.status_code, response.json()) == (200, [])
