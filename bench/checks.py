@@ -71,6 +71,9 @@ def sanity_failures(result: dict) -> list[str]:
         for endpoint, ratio in db["summary"]["ratio"].items():
             if not (math.isfinite(ratio["median"]) and ratio["median"] > 0):
                 failures.append(f"{db_name} {endpoint}: ratio {ratio}")
+        bearer = db["summary"].get("bearer_vs_api_key")
+        if bearer and not (math.isfinite(bearer["median"]) and bearer["median"] > 0):
+            failures.append(f"{db_name} list-bearer: over the API key {bearer}")
         if not db["semantics"]["equal"]:
             failures.append(f"{db_name}: the reference answers differently: {db['semantics']['differences']}")
     return failures

@@ -118,3 +118,27 @@ def wrk_keys_file(keys: list[tuple[int, str]], limit: int, path: Path) -> Path:
     chosen = keys if len(keys) <= limit else random.Random(7).sample(keys, limit)
     path.write_text("".join(f"{org}\t{key}\n" for org, key in chosen))
     return path
+
+
+def dev_issuer(env: dict[str, str]) -> dict[str, str]:
+    """`tokens dev-issuer` under the run's WC_DATA_DIR: the settings that make the service accept its tokens."""
+    command = tool("warehouse-connections", "Install the project: python -m pip install -e .")
+    done = subprocess.run([command, "tokens", "dev-issuer"], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise BenchError(f"tokens dev-issuer failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines())
+
+
+def wrk_tokens_file(env: dict[str, str], keys: list[tuple[int, str]], limit: int, path: Path) -> Path:
+    """org<TAB>token for a uniform sample of at most `limit` organisations: an admin token of the dev issuer for
+    each, minted here (a `tokens mint` process apiece would take minutes)."""
+    from warehouse_connections.devtools.dev_issuer import mint, signing_key
+    from warehouse_connections.settings import Settings
+
+    settings = Settings.from_env(env)
+    key = signing_key(settings)
+    chosen = keys if len(keys) <= limit else random.Random(11).sample(keys, limit)
+    path.write_text(
+        "".join(f"{org}\t{mint(settings, org, 'admin', 24 * 60, f'bench-{org}', key)}\n" for org, _ in chosen)
+    )
+    return path

@@ -10,6 +10,8 @@ TARGET_RATIO, TARGET_TAIL, TARGET_STARTUP_S, TARGET_RSS_MIB = 1.25, 2.0, 0.5, 90
 # What issue 7 measured for plain Flask + peewee under gunicorn sync (SQLite, list) on the machine its targets
 # were set on: the yardstick for how fast this run's machine was.
 ISSUE_REFERENCE_RPS = 1_800
+# Issue 20: the list with a bearer token keeps at least this share of the API key's throughput.
+TARGET_BEARER_RATIO = 0.9
 
 
 def after_load(method: dict) -> str:
@@ -110,6 +112,50 @@ def figures_section(latest: dict[str, tuple[dict, dict]]) -> list[str]:
             lines += [f"The reference answered differently: {db['semantics']['differences']}", ""]
     plot = plot_configurations(latest)
     lines += [f"![Requests per second and latency per configuration](performance/{plot.name})", ""]
+    return lines
+
+
+def bearer_section(bearer: dict[str, tuple[dict, dict]]) -> list[str]:
+    """The list endpoint with a bearer token beside the API key: the service against itself, round by round."""
+    lines = [
+        "## Bearer tokens",
+        "",
+        "The list endpoint called with a bearer token (an RS256 JWT of the dev issuer, `tokens dev-issuer`, with an "
+        "admin role in the organisation; the keys from its JWKS file) beside the same endpoint with the organisation's "
+        "API key, by the service alone, the two back to back in every round. wrk draws the tokens from a number of "
+        "dashboard sessions (below; one token each, each for its own organisation; the API-key runs "
+        "draw from every organisation): the service verifies a session's token on its first call and remembers it "
+        "until it expires, as it would a real session's: the first call of a session pays for PyJWT's verification. "
+        "The ratio is the bearer runs' requests per second over "
+        f"the API key's in the same round; the target is at least {TARGET_BEARER_RATIO}x.",
+        "",
+    ]
+    for name, (result, db) in bearer.items():
+        ratio = db["summary"]["bearer_vs_api_key"]
+        lines += [
+            f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'} {db['database_version']}, "
+            f"{db['organisations']:,} organisations",
+            "",
+            _run_line(result),
+            "",
+            "| credential | req/s (median, min–max) | p50 ms | p99 ms | server CPU µs/req |",
+            "|---|---|---|---|---|",
+        ]
+        for endpoint, credential in (("list", "API key"), ("list-bearer", "bearer token")):
+            s = db["summary"]["endpoints"].get(endpoint, {}).get("service")
+            if s:
+                lines.append(
+                    f"| {credential} | {s['rps_median']:,.0f} ({s['rps_min']:,.0f}–{s['rps_max']:,.0f}) "
+                    f"| {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['cpu_us_per_request']:,.0f} |"
+                )
+        per_round = ", ".join(f"{r:.2f}" for r in ratio["per_round"])
+        lines += [
+            "",
+            f"{db.get('bearer_sessions', 0):,} sessions. Bearer over API key: {ratio['median']:.2f}x "
+            f"(rounds: {per_round}); target at least "
+            f"{TARGET_BEARER_RATIO}x: {_mark(ratio['median'] >= TARGET_BEARER_RATIO)}.",
+            "",
+        ]
     return lines
 
 

@@ -10,6 +10,8 @@ from common import BENCH_DIR, CLIENT_CPU, SERVER_CPU, BenchError, Options, log, 
 from servers import CONFIGS, Server
 
 LUA_SCRIPT = BENCH_DIR / "random_org.lua"
+# The list endpoint with a bearer token instead of the API key; the service alone runs it.
+BEARER = "list-bearer"
 WRK_INSTALL = "Install it: apt-get install -y wrk (Debian, Ubuntu), brew install wrk (macOS)"
 
 
@@ -67,13 +69,13 @@ def measure(
     names = list(servers)
     for endpoint in options.endpoints:
         for name in names:
-            if options.warmup:
+            if options.warmup and endpoint in files[name]:
                 run_wrk(servers[name], files[name][endpoint], endpoint, options.warmup, options)
     runs = []
     for number in range(1, rounds + 1):
         order = names[(number - 1) % len(names) :] + names[: (number - 1) % len(names)]
         for endpoint in options.endpoints:
-            for name in order:
+            for name in (name for name in order if endpoint in files[name]):
                 run = run_wrk(servers[name], files[name][endpoint], endpoint, options.duration, options)
                 runs.append({"round": number, "endpoint": endpoint, "config": name, **run})
                 log(
@@ -105,7 +107,7 @@ def summarise(runs: list[dict], endpoints: tuple[str, ...], configs: list[str]) 
             }
         summary["endpoints"][endpoint] = per_config
         references = [n for n in configs if CONFIGS[n].reference]
-        if not references:
+        if not references or endpoint == BEARER:
             continue
         per_round = []
         for number in sorted({r["round"] for r in runs}):
@@ -121,7 +123,25 @@ def summarise(runs: list[dict], endpoints: tuple[str, ...], configs: list[str]) 
             "per_round": per_round,
             "best_reference": best_reference,
         }
+    if BEARER in endpoints:
+        summary["bearer_vs_api_key"] = bearer_vs_api_key(runs)
     return summary
+
+
+def bearer_vs_api_key(runs: list[dict]) -> dict:
+    """The service's list throughput with a bearer token over its own with the API key, round by round: the two
+    ran back to back in each round, so the machine's drift cancels out."""
+    rps = {(r["round"], r["endpoint"]): r["rps"] for r in runs if r["config"] == "service"}
+    per_round = [
+        round(rps[number, BEARER] / rps[number, "list"], 3)
+        for number in sorted({number for number, _ in rps})
+        if rps.get((number, BEARER)) and rps.get((number, "list"))
+    ]
+    return {
+        "median": round(statistics.median(per_round), 3) if per_round else float("nan"),
+        "min": min(per_round) if per_round else float("nan"),
+        "per_round": per_round,
+    }
 
 
 def against_control(runs: list[dict], control: str) -> dict:

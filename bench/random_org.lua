@@ -1,9 +1,10 @@
 -- wrk script: every request goes to a random organisation, with that organisation's own API key.
 --
---   wrk ... -s bench/random_org.lua http://127.0.0.1:PORT -- KEYS_FILE list|detail
+--   wrk ... -s bench/random_org.lua http://127.0.0.1:PORT -- KEYS_FILE list|detail|list-bearer
 --
 -- KEYS_FILE has one line per organisation: `org_id<TAB>key` (what `seed-demo --keys-file` writes) or
--- `org_id<TAB>key<TAB>connection_id` (what bench/run.py writes for the detail endpoint).
+-- `org_id<TAB>key<TAB>connection_id` (what bench/run.py writes for the detail endpoint). For list-bearer the
+-- key is a bearer token (a JWT) with a role in that organisation, sent as `Authorization: Bearer …`.
 -- `done` prints one line, `WRK_RESULT {json}`, that bench/run.py parses.
 
 local BASE = "/api/v1/organisations/%s/integrations/warehouse-connections/"
@@ -24,7 +25,7 @@ local function load(file, mode)
       end
       count = count + 1
       paths[count] = path
-      headers[count] = "Api-Key " .. key
+      headers[count] = (mode == "list-bearer" and "Bearer " or "Api-Key ") .. key
     end
   end
   handle:close()

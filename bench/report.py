@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from common import DOCS_DIR, PLOTS_DIR, RESULTS_DIR, BenchError, relative
-from figures import after_load, figures_section, profile_section, scale_section
+from figures import after_load, bearer_section, figures_section, profile_section, scale_section
 from tests_report import tests_section
 
 
@@ -23,10 +23,15 @@ def write_docs() -> Path:
     """docs/performance.md and its plots, from the results in bench/results: nothing in them is typed by hand."""
     results = load_results()
     latest: dict[str, tuple[dict, dict]] = {}
+    bearer: dict[str, tuple[dict, dict]] = {}
     for result in results:
         if result.get("kind") == "bench":
             for name, db in result.get("databases", {}).items():
-                latest[name] = (result, db)
+                # The figures are the latest run against the references; a run of the service alone adds its own.
+                if db["summary"]["ratio"]:
+                    latest[name] = (result, db)
+                if "bearer_vs_api_key" in db["summary"]:
+                    bearer[name] = (result, db)
     scale = next((r for r in reversed(results) if r.get("kind") == "scale"), None)
     tests = next((r for r in reversed(results) if r.get("kind") == "tests"), None)
     if not latest and not scale and not tests:
@@ -46,6 +51,8 @@ def write_docs() -> Path:
     lines += _method_section(next(iter(latest.values()))[0] if latest else scale or tests)
     if latest:
         lines += figures_section(latest)
+    if bearer:
+        lines += bearer_section(bearer)
     if scale:
         lines += scale_section(scale)
     if tests:

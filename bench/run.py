@@ -72,7 +72,11 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     parser.add_argument(
         "--scale-counts", default="1000,100000,1000000", help="organisation counts for --scale (comma-separated)"
     )
-    parser.add_argument("--endpoints", default=None, help="list,detail (default; --scale: list)")
+    parser.add_argument(
+        "--endpoints",
+        default=None,
+        help="list,detail,list-bearer (default; --scale: list); list-bearer: the service's list with a bearer token",
+    )
     parser.add_argument(
         "--configs",
         default=None,
@@ -118,7 +122,9 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         parser.error("--scale runs on PostgreSQL only")
     if kind == "tests":
         _check_tests_options(parser, args)
-    endpoints = tuple((args.endpoints or ("list" if kind in ("scale", "tests") else "list,detail")).split(","))
+    endpoints = tuple(
+        (args.endpoints or ("list" if kind in ("scale", "tests") else "list,detail,list-bearer")).split(",")
+    )
     configs = args.configs or (
         "service,service-no-key-cache,reference-gthread"
         if kind == "scale"
@@ -161,13 +167,15 @@ def parse_options(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         if name not in ("sqlite", "postgresql"):
             parser.error(f"--db: unknown database {name!r}")
     for name in options.endpoints:
-        if name not in ("list", "detail"):
+        if name not in ("list", "detail", "list-bearer"):
             parser.error(f"--endpoints: unknown endpoint {name!r}")
     for name in options.configs:
         if name not in CONFIGS:
             parser.error(f"--configs: unknown configuration {name!r} (known: {', '.join(CONFIGS)})")
     if "service" not in options.configs:
         parser.error("--configs must include service")
+    if kind == "scale" and "list-bearer" in options.endpoints:
+        parser.error("--endpoints: list-bearer is measured by the bench run, not --scale")
     if CONTROL in options.configs:
         parser.error(f"--configs: {CONTROL} is added by --scale itself")
     return options, args

@@ -6,10 +6,14 @@ from pathlib import Path
 
 from checks import check_semantics, detail_keys
 from common import BENCH_DIR, RESULTS_DIR, Options, log
-from databases import Database, environment, read_keys, seed, wrk_keys_file
-from load import against_control, measure, summarise
+from databases import Database, dev_issuer, environment, read_keys, seed, wrk_keys_file, wrk_tokens_file
+from load import BEARER, against_control, measure, summarise
 from profiling import profile
 from servers import CONTROL, Server, start_servers, stop_all
+
+# Dashboard sessions, each a token with a role in its own organisation: a session's calls share its token,
+# which the service verifies once and then remembers. wrk draws from this many.
+BEARER_SESSIONS = 1_000
 
 
 def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: str) -> dict:
@@ -25,6 +29,8 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
         log(f"  seed-demo: {options.organisations} organisations in {seconds:.1f} s")
         db.settle()
         keys = read_keys(keys_file)
+        if BEARER in options.endpoints:
+            env.update(dev_issuer(env))
         servers = start_servers(options, env, dir_, keys[0])
         files = {"list": wrk_keys_file(keys, options.max_wrk_keys, dir_ / "wrk-list.tsv")}
         if "detail" in options.endpoints:
@@ -32,7 +38,11 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
         semantics = check_semantics(servers, keys)
         if not semantics["equal"]:
             log(f"  warning: the reference answers differently: {semantics['differences']}")
-        runs = measure(servers, {name: files for name in servers}, options, options.rounds, db_kind)
+        # The references know no bearer tokens: the service alone runs list-bearer, beside its own list.
+        by_server = {name: {e: f for e, f in files.items() if e != BEARER} for name in servers}
+        if BEARER in options.endpoints:
+            by_server["service"][BEARER] = wrk_tokens_file(env, keys, BEARER_SESSIONS, dir_ / "wrk-bearer.tsv")
+        runs = measure(servers, by_server, options, options.rounds, db_kind)
         result = {
             "database": db_kind,
             "database_version": getattr(db, "server_version", _sqlite_version()),
@@ -52,6 +62,8 @@ def bench_database(db_kind: str, options: Options, workdir: Path, secret_key: st
             "runs": runs,
             "summary": summarise(runs, options.endpoints, list(servers)),
         }
+        if BEARER in options.endpoints:
+            result["bearer_sessions"] = min(BEARER_SESSIONS, len(keys))
         if options.profile:
             stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
             # Beside the result: bench/results, or the --output's folder.

@@ -1,5 +1,5 @@
 """What the suite's leak guard looks for: fragments of every private key it made, in logs and response bodies;
-ciphertexts (Fernet tokens) and API keys in logs."""
+ciphertexts (Fernet tokens), API keys and bearer tokens (JWTs) in logs."""
 
 import base64
 import re
@@ -28,6 +28,8 @@ def record_response_body(response):
 # A Fernet token: version byte 0x80 and a timestamp, base64url; ciphertext plus the key file is the secret.
 FERNET_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{40,}")
 API_KEY = re.compile(r"wck_[A-Za-z0-9_-]{32,}")
+# A JWT's header and payload: base64url JSON objects, so each starts `eyJ` ('{"').
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
 
 
 def assert_no_secret_in(logged: str) -> None:
@@ -36,3 +38,4 @@ def assert_no_secret_in(logged: str) -> None:
         assert not any(fragment in body for body in response_bodies)
     assert FERNET_TOKEN.findall(logged) == []
     assert API_KEY.findall(logged) == []
+    assert JWT.findall(logged) == []

@@ -26,7 +26,11 @@ def test_bench__smoke_mode__runs_end_to_end(tmp_path):
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "smoke: ran end to end; the numbers are sane" in result.stdout
-    assert (tmp_path / "smoke.json").stat().st_size > 0
+    sqlite = json.loads((tmp_path / "smoke.json").read_text())["databases"]["sqlite"]
+    # The list with a bearer token ran, on the service alone, beside its list with the API key.
+    bearer = [run["config"] for run in sqlite["runs"] if run["endpoint"] == "list-bearer"]
+    assert bearer == ["service"]
+    assert len(sqlite["summary"]["bearer_vs_api_key"]["per_round"]) == 1
 
 
 def test_bench__scale_mode__measures_every_count_against_the_control(tmp_path):

@@ -140,6 +140,48 @@ def test_cli_api_keys_revoke__bad_prefixes__each_refused_and_the_key_kept(run, a
         assert ApiKey.get(ApiKey.prefix == api_key[:12]).revoked_at is None
 
 
+def test_cli_tokens_mint__bad_arguments__each_refused_and_nothing_printed(run, organisation, tmp_path):
+    org, data_dir = str(organisation.id), str(tmp_path)
+    usage = "warehouse-connections tokens mint: error: argument {}: {}"
+    cases = [
+        (
+            ["--organisation", org, "--role", "admin"],
+            f"error: no dev issuer in {tmp_path / 'dev-issuer'}; run 'warehouse-connections tokens dev-issuer'",
+        ),
+    ]
+    before_issuer = misanswered(run, [(["tokens", "mint", *args], line) for args, line in cases], WC_DATA_DIR=data_dir)
+    run("tokens", "dev-issuer", WC_DATA_DIR=data_dir)
+    cases = [
+        (["--organisation", "999999", "--role", "admin"], "error: no organisation 999999"),
+        (
+            ["--organisation", "0", "--role", "admin"],
+            usage.format("--organisation", "must be from 1 to 9223372036854775807, not 0"),
+        ),
+        (
+            ["--organisation", org, "--role", "owner"],
+            usage.format("--role", "invalid choice: 'owner' (choose from 'admin', 'user')"),
+        ),
+        (
+            ["--organisation", org, "--role", "admin", "--minutes", "0"],
+            usage.format("--minutes", "must be from 1 to 1440, not 0"),
+        ),
+        (
+            ["--organisation", org, "--role", "admin", "--minutes", "1441"],
+            usage.format("--minutes", "must be from 1 to 1440, not 1441"),
+        ),
+        (
+            ["--organisation", org, "--role", "admin", "--minutes", "soon"],
+            usage.format("--minutes", "not a whole number: 'soon'"),
+        ),
+    ]
+
+    problems = before_issuer + misanswered(
+        run, [(["tokens", "mint", *args], line) for args, line in cases], WC_DATA_DIR=data_dir
+    )
+
+    assert problems == []
+
+
 def test_cli_seed_demo__bad_arguments__each_refused_before_seeding(run, tmp_path):
     keys = str(tmp_path / "keys.tsv")
     missing, directory = str(tmp_path / "missing" / "keys.tsv"), str(tmp_path)

@@ -71,7 +71,14 @@ def _build(
     spec: dict, operations_spec: dict, settings: Settings, outer_middlewares: tuple, use_internals: bool
 ) -> connexion.FlaskApp:
     tests = ConnectionTestPool(settings.max_concurrent_tests, problems.RETRY_AFTER_SECONDS)
-    state = AppState(settings, CallerCache(settings.api_key_cache_seconds), FastPath(tests), Shutdown(), tests)
+    state = AppState(
+        settings,
+        CallerCache(settings.api_key_cache_seconds),
+        FastPath(tests),
+        Shutdown(),
+        tests,
+        _token_verifier(settings),
+    )
     operations = OperationIndex(spec, operations_spec)
     app = connexion.FlaskApp(
         __name__,
@@ -106,6 +113,16 @@ def _build(
         # Registered now rather than on the first request, so that they can be checked and decorated.
         connexion_seam.build_views(app)
     return app
+
+
+def _token_verifier(settings: Settings):
+    """The bearer tokens' verifier, or None where none are accepted."""
+    if settings.jwt is None:
+        return None
+    # Here, not at the top: PyJWT (and with it the RSA code) loads only where bearer tokens are configured.
+    from warehouse_connections.tokens.verifier import TokenVerifier
+
+    return TokenVerifier.from_settings(settings.jwt)
 
 
 def app_from_env() -> connexion.FlaskApp:

@@ -29,6 +29,8 @@ DEFAULT_ORGANISATION = "Default organisation"
 # seed-demo's bound: ten times the benchmark's largest run, far below the 2**31 ids PostgreSQL can give.
 MAX_DEMO_ORGANISATIONS = 10_000_000
 MAX_WORKERS = 256
+# A dev token's lifetime bound: a day.
+MAX_TOKEN_MINUTES = 24 * 60
 # The Snowflake emulator's only address: it lets in anyone who holds a connection's key pair, over plain HTTP.
 LOOPBACK = "127.0.0.1"
 
@@ -134,6 +136,20 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--host", type=_loopback, default=LOOPBACK, help=f"{LOOPBACK}, the only address it binds")
     emulator.add_argument("--port", type=_whole_number(0, 65535), default=8081, help="default 8081; 0: a free port")
     emulator.set_defaults(run=_snowflake_emulator)
+
+    tokens = commands.add_parser("tokens", help="for development: a local issuer of bearer tokens (JWTs)")
+    token_commands = tokens.add_subparsers(required=True, metavar="COMMAND")
+    issuer = token_commands.add_parser(
+        "dev-issuer", help="write a signing key and its JWKS under WC_DATA_DIR; prints the settings that serve with it"
+    )
+    issuer.add_argument("--rotate", action="store_true", help="replace the key: tokens minted before stop working")
+    issuer.set_defaults(run=_tokens, action="dev-issuer")
+    mint = token_commands.add_parser("mint", help="print a bearer token signed by the dev issuer")
+    mint.add_argument("--organisation", type=_whole_number(1, 2**63 - 1), required=True, metavar="ID")
+    mint.add_argument("--role", choices=("admin", "user"), required=True, help="admin: every operation; user: reads")
+    mint.add_argument("--minutes", type=_whole_number(1, MAX_TOKEN_MINUTES), default=60, help="lifetime (default 60)")
+    mint.add_argument("--subject", default="dev-user", help="the token's sub (default dev-user)")
+    mint.set_defaults(run=_tokens, action="mint")
 
     secrets = commands.add_parser("secrets", help="manage the encrypted secret store")
     secret_commands = secrets.add_subparsers(required=True, metavar="COMMAND")
@@ -257,6 +273,19 @@ def _snowflake_emulator(args, settings: Settings) -> None:
         command.run(args.port)
     except OSError as error:
         raise CommandError(f"cannot listen on {LOOPBACK}:{args.port}: {error.strerror}") from None
+
+
+def _tokens(args, settings: Settings) -> None:
+    # Imported here, not at the top: a development tool, which the serving process never loads.
+    from warehouse_connections.devtools import dev_issuer
+
+    if args.action == "mint":
+        with database.connection_context():
+            _check_organisation_exists(args.organisation)
+    try:
+        dev_issuer.COMMANDS[args.action](args, settings)
+    except dev_issuer.DevIssuerError as error:
+        raise CommandError(str(error)) from None
 
 
 def _rotate_secrets(args, settings: Settings) -> None:

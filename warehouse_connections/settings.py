@@ -1,16 +1,37 @@
 """Every setting the service reads from its environment, parsed and checked once at start-up."""
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from warehouse_connections.tokens.errors import JwksError
 from warehouses.key_pair import MIN_BITS as MIN_RSA_KEY_BITS
 
 
 class SettingsError(ValueError):
     pass
+
+
+# Signature algorithms a bearer token may use: asymmetric only. `none` and HMAC (HS*) can never be enabled: an
+# HMAC key would be a secret shared with the issuer, and a public key used as one lets anyone sign.
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    """Where the bearer tokens' keys come from and what a token must say (WC_JWT_*)."""
+
+    issuer: str
+    audience: str
+    # Exactly one of the two: an https JWKS (http only to loopback), or a JWKS file.
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    # The claim mapping organisation ids (strings) to the caller's role there.
+    organisations_claim: str = "organisations"
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,8 @@ class Settings:
     # web/fast_path.py and web/connexion_seam.py: list and get on the event loop, connexion's per-request
     # waste removed; off: connexion's stock path for every request.
     fast_path: bool = True
+    # Bearer tokens (WC_JWT_*); None: they are refused, and API keys work alone.
+    jwt: JwtSettings | None = None
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "Settings":
@@ -82,6 +105,7 @@ class Settings:
             keep_alive_timeout=_seconds(environ, "WC_KEEP_ALIVE_TIMEOUT", "5"),
             api_key_cache_seconds=_whole_number(environ, "WC_API_KEY_CACHE_SECONDS", "5"),
             fast_path=_flag(environ, "WC_FAST_PATH", default=True),
+            jwt=_jwt(environ),
         )
 
 
@@ -164,3 +188,78 @@ def _whole_number(environ, name: str, default: str) -> int:
     if not value.isdigit():
         raise SettingsError(f"{name} must be a whole number (0 or more), not {value!r}")
     return int(value)
+
+
+def _jwt(environ) -> JwtSettings | None:
+    url, file = environ.get("WC_JWT_JWKS_URL") or None, environ.get("WC_JWT_JWKS_FILE") or None
+    if url and file:
+        raise SettingsError("WC_JWT_JWKS_URL and WC_JWT_JWKS_FILE are both set; set one")
+    if not url and not file:
+        stray = [name for name in JWT_NAMES if environ.get(name)]
+        if stray:
+            raise SettingsError(f"{stray[0]} is set but neither WC_JWT_JWKS_URL nor WC_JWT_JWKS_FILE is")
+        return None
+    algorithms = _algorithms(environ.get("WC_JWT_ALGORITHMS") or "RS256,ES256")
+    return JwtSettings(
+        issuer=_required(environ, "WC_JWT_ISSUER"),
+        audience=_required(environ, "WC_JWT_AUDIENCE"),
+        jwks_url=_jwks_url(url) if url else None,
+        jwks_file=_jwks_file(file, algorithms) if file else None,
+        algorithms=algorithms,
+        organisations_claim=(environ.get("WC_JWT_ORGANISATIONS_CLAIM") or "organisations").strip(),
+    )
+
+
+JWT_NAMES = ("WC_JWT_ISSUER", "WC_JWT_AUDIENCE", "WC_JWT_ALGORITHMS", "WC_JWT_ORGANISATIONS_CLAIM")
+
+
+def _required(environ, name: str) -> str:
+    value = (environ.get(name) or "").strip()
+    if not value:
+        raise SettingsError(f"{name} is required with WC_JWT_JWKS_URL or WC_JWT_JWKS_FILE")
+    return value
+
+
+def _jwks_url(value: str) -> str:
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        url = None
+    if url is None or not url.hostname or url.scheme not in ("http", "https"):
+        raise SettingsError(f"WC_JWT_JWKS_URL must be an https:// URL, not {value!r}")
+    if url.scheme == "http" and not _is_loopback(url.hostname):
+        raise SettingsError(f"WC_JWT_JWKS_URL must be https (plain http only to a loopback address), not {value!r}")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _jwks_file(value: str, algorithms: tuple[str, ...]) -> Path:
+    """The path, once it has been read as a JWKS with a key for `algorithms`."""
+    # Here, not at the top: PyJWT (and with it the RSA code) loads only where bearer tokens are configured.
+    from warehouse_connections.tokens.key_set import FileSource, KeySet
+
+    try:
+        KeySet(FileSource(Path(value)), algorithms).load()
+    except JwksError as error:
+        raise SettingsError(f"WC_JWT_JWKS_FILE: {error}") from None
+    return Path(value)
+
+
+def _algorithms(value: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    refused = [name for name in names if name not in ASYMMETRIC_ALGORITHMS]
+    if not names or refused:
+        shown = refused[0] if refused else value
+        raise SettingsError(
+            f"WC_JWT_ALGORITHMS may name only {', '.join(ASYMMETRIC_ALGORITHMS)} (never none or HS*), not {shown!r}"
+        )
+    return names

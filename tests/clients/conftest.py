@@ -69,13 +69,15 @@ def served_spec_url(server_env, tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture
-def api_root(start_server, snowflake_emulator: SnowflakeEmulator) -> str:
-    """`warehouse-connections serve` on loopback, testing connections against the emulator; its /api/v1 URL."""
+def api_root(start_server, snowflake_emulator: SnowflakeEmulator, dev_issuer: dict[str, str]) -> str:
+    """`warehouse-connections serve` on loopback, testing connections against the emulator and accepting the dev
+    issuer's bearer tokens (`mint`); its /api/v1 URL."""
     # Passed explicitly: the session's server environment may predate the emulator fixture's setenv, and the
     # connector must not probe cloud metadata addresses.
     base_url = start_server(
         WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url,
         SNOWFLAKE_DISABLE_PLATFORM_DETECTION="true",
+        **dev_issuer,
     )
     return f"{base_url}/api/v1"
 

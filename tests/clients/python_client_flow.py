@@ -51,6 +51,13 @@ NO_KEY = problem(401, "Unauthorized", "No authorization token provided")
 BAD_KEY = problem(401, "Unauthorized", "The API key is unknown or revoked.")
 
 
+def user_may_only_read(organisation_id: int) -> dict[str, Any]:
+    """The 403 of a bearer token whose role in the organisation is `user`, on a write."""
+    return problem(
+        403, "Forbidden", f"This token's role in organisation {organisation_id} is 'user', which may only read."
+    )
+
+
 def canonical(value: Any) -> Any:
     """JSON with its timestamps in one spelling (`…Z` and `…+00:00` are the same instant)."""
     if isinstance(value, dict):

@@ -28,6 +28,7 @@ from tests.clients.python_client_flow import (
     location,
     not_found,
     pip_install,
+    user_may_only_read,
 )
 
 pytestmark = pytest.mark.clients
@@ -88,7 +89,7 @@ def ogen_problem(call, exception: type, problem_model: type) -> dict[str, Any]:
 
 
 def test_openapi_generator_python__whole_flow_against_the_service__typed_models_parse_every_response(
-    ogen, api_root, api_key, organisation, snowflake_emulator
+    ogen, api_root, api_key, organisation, snowflake_emulator, mint
 ):
     org = organisation.id
 
@@ -181,3 +182,16 @@ def test_openapi_generator_python__whole_flow_against_the_service__typed_models_
     with ogen.ApiClient(configuration(UNKNOWN_KEY)) as api_client:
         api = ogen.WarehouseConnectionsApi(api_client)
         assert ogen_problem(lambda: api.list_connections(org), unauthorized, ogen.Problem) == BAD_KEY
+
+    # A dashboard user's session: the generator's BearerAuth takes `access_token`.
+    with ogen.ApiClient(ogen.Configuration(host=api_root, access_token=mint(org), retries=False)) as api_client:
+        api = ogen.WarehouseConnectionsApi(api_client)
+        assert ogen_parsed(api.list_connections_with_http_info(org), 200, ogen.WarehouseConnection, many=True) == []
+    user = ogen.Configuration(host=api_root, access_token=mint(org, "user"), retries=False)
+    with ogen.ApiClient(user) as api_client:
+        api = ogen.WarehouseConnectionsApi(api_client)
+        body = ogen.WarehouseConnectionCreate(type="snowflake", account_identifier=ACCOUNT)
+        refused = ogen_problem(
+            lambda: api.create_connection(org, body), ogen.exceptions.ForbiddenException, ogen.Problem
+        )
+        assert refused == user_may_only_read(org)

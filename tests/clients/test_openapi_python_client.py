@@ -27,6 +27,7 @@ from tests.clients.python_client_flow import (
     location,
     not_found,
     pip_install,
+    user_may_only_read,
 )
 
 pytestmark = pytest.mark.clients
@@ -70,7 +71,7 @@ def opc_parsed(response, status: int, model: type, *, many: bool = False) -> Any
 
 
 def test_openapi_python_client__whole_flow_against_the_service__typed_models_parse_every_response(
-    opc, api_root, api_key, organisation, snowflake_emulator
+    opc, api_root, api_key, organisation, snowflake_emulator, mint
 ):
     from wc_opc import AuthenticatedClient, Client
     from wc_opc.api.warehouse_connections import (
@@ -181,3 +182,11 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
         base_url=api_root, token=UNKNOWN_KEY, prefix="Api-Key", raise_on_unexpected_status=True
     )
     assert opc_parsed(list_connections.sync_detailed(org, client=stranger), 401, Problem).to_dict() == BAD_KEY
+
+    # A dashboard user's session: the client's default prefix is Bearer.
+    admin = AuthenticatedClient(base_url=api_root, token=mint(org), raise_on_unexpected_status=True)
+    assert opc_parsed(list_connections.sync_detailed(org, client=admin), 200, WarehouseConnection, many=True) == []
+    user = AuthenticatedClient(base_url=api_root, token=mint(org, "user"), raise_on_unexpected_status=True)
+    body = SnowflakeConnectionCreate(type_=SnowflakeConnectionCreateType.SNOWFLAKE, account_identifier=ACCOUNT)
+    refused = opc_parsed(create_connection.sync_detailed(org, client=user, body=body), 403, Problem)
+    assert refused.to_dict() == user_may_only_read(org)

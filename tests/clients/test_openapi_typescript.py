@@ -68,11 +68,14 @@ FLOW_STEPS = [
     "get, deleted: 404",
     "list without a key: 401",
     "list with an unknown key: 401",
+    "list with an admin's bearer token",
+    "create with a user's bearer token: 403",
+    "list with a junk bearer token: 401, and why",
 ]
 
 
 def test_openapi_typescript__flow_program__compiles_strictly_and_passes_against_the_service(
-    typescript_project, api_root, api_key, organisation, snowflake_emulator, emulator_setup_url
+    typescript_project, api_root, api_key, organisation, snowflake_emulator, emulator_setup_url, mint
 ):
     checked = tsc(typescript_project, "tsconfig.json", "--noEmit")
     assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
@@ -86,6 +89,8 @@ def test_openapi_typescript__flow_program__compiles_strictly_and_passes_against_
             **os.environ,
             "WC_BASE_URL": api_root,
             "WC_API_KEY": api_key,
+            "WC_ADMIN_TOKEN": mint(organisation.id),
+            "WC_USER_TOKEN": mint(organisation.id, "user"),
             "WC_ORGANISATION_ID": str(organisation.id),
             "WC_EMULATOR_SETUP_URL": emulator_setup_url,
         },

@@ -25,11 +25,13 @@ MIN_CASES = 1000
 
 
 def test_fuzz__every_check_and_phase__finds_no_failure(
-    start_server, snowflake_emulator, organisation, api_key, settings
+    start_server, snowflake_emulator, organisation, api_key, settings, dev_issuer, mint
 ):
     snowflake_emulator.resolve_user = public_key_of_user
     snowflake_emulator.every_stage_exists = True
-    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url)
+    # Both schemes: an admin token of the organisation, signed by the dev issuer (tests/fuzz/hooks.py).
+    token = mint(organisation.id)
+    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url, **dev_issuer)
     database_kind = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
     junit = REPORTS / f"schemathesis-{database_kind}.xml"
 
@@ -65,6 +67,7 @@ def test_fuzz__every_check_and_phase__finds_no_failure(
             "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
             "WC_FUZZ_API": f"{base_url}/api/v1",
             "WC_FUZZ_API_KEY": api_key,
+            "WC_FUZZ_BEARER_TOKEN": token,
             "WC_FUZZ_ORGANISATION": str(organisation.id),
         },
         capture_output=True,
@@ -77,3 +80,5 @@ def test_fuzz__every_check_and_phase__finds_no_failure(
     generated = sum(int(n) for n in re.findall(r"(\d+) generated", run.stdout))
     assert generated >= MIN_CASES, f"only {generated} cases were generated"
     assert any(entry.get("authenticated") for entry in snowflake_emulator.requests), "no test call logged in"
+    logged = start_server.logs[base_url].read_text()
+    assert '"auth_scheme":"bearer"' in logged and '"auth_scheme":"api-key"' in logged, "a scheme was never used"

@@ -18,6 +18,7 @@ CONNECTION_TESTS = Counter(
     "Connection tests by outcome: success, failure, stale (not recorded), refused (busy)",
     ["outcome"],
 )
+JWKS_FETCHES = Counter("wc_jwks_fetches", "Fetches of the bearer tokens' key set (JWKS), by outcome", ["outcome"])
 DATABASE_ERRORS = Counter("wc_database_errors", "Requests that failed because the database could not be used")
 
 

@@ -109,9 +109,13 @@ class SwaggerUIMiddleware(swagger_ui.SwaggerUIMiddleware):
 class ApiKeySecurityHandler(connexion.security.ApiKeySecurityHandler):
     # connexion runs inspect.signature twice per request to learn what the security function takes.
     @staticmethod
-    @functools.lru_cache(maxsize=32)  # keyed by the key function, of which there is one
+    @functools.lru_cache(maxsize=32)  # keyed by the security function, of which there are two
     def _accepts_kwarg(func, keyword: str) -> bool:
         return connexion.security.ApiKeySecurityHandler._accepts_kwarg(func, keyword)
+
+
+class BearerSecurityHandler(connexion.security.BearerSecurityHandler):
+    _accepts_kwarg = staticmethod(ApiKeySecurityHandler._accepts_kwarg)
 
 
 class ParameterValidator(connexion.validators.ParameterValidator):
@@ -127,7 +131,7 @@ class ParameterValidator(connexion.validators.ParameterValidator):
         return None
 
 
-SECURITY_MAP = {"apiKey": ApiKeySecurityHandler}  # connexion merges it into its own
+SECURITY_MAP = {"apiKey": ApiKeySecurityHandler, "bearer": BearerSecurityHandler}  # connexion merges it into its own
 VALIDATOR_MAP = {"parameter": ParameterValidator}
 # The spec's parameters, by id, with the validator of each: as many entries as the spec has parameters.
 _schema_validators: dict[int, tuple[dict, Draft4Validator]] = {}

@@ -86,7 +86,8 @@ def _cors(settings: Settings) -> list:
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Location", "Retry-After", "X-Request-ID"],
+            # WWW-Authenticate: a dashboard whose bearer token was refused can read why.
+            expose_headers=["Location", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
             max_age=600,
         )
     ]

@@ -52,6 +52,8 @@ class ObservabilityMiddleware:
         if not logger.isEnabledFor(logging.INFO):
             return
         caller = context.get("token_info") or {}
+        # The caller by its `sub` (an API key's prefix, or a bearer token's subject), never by its credential.
+        scheme = context.get("auth_scheme")
         logger.info(
             "%s %s %s",
             scope["method"],
@@ -64,7 +66,9 @@ class ObservabilityMiddleware:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
                 "organisation_id": caller.get("organisation_id"),
-                "api_key_prefix": caller.get("sub"),
+                "sub": caller.get("sub"),
+                "auth_scheme": scheme,
+                "api_key_prefix": caller.get("sub") if scheme == "api-key" else None,
             },
         )
 

@@ -2,6 +2,7 @@
 
 import logging
 
+from connexion.exceptions import Unauthorized
 from connexion.lifecycle import ConnexionRequest
 from connexion.problem import problem
 from peewee import InterfaceError, OperationalError
@@ -9,6 +10,8 @@ from playhouse.pool import MaxConnectionsExceeded
 
 from warehouse_connections.infrastructure import metrics
 from warehouse_connections.infrastructure.abandonment import Abandoned
+from warehouse_connections.tokens.errors import RETRY_AFTER_SECONDS as KEYS_RETRY_AFTER_SECONDS
+from warehouse_connections.tokens.errors import KeysUnavailable
 from warehouses import InvalidConfig
 from warehouses.connection_test_pool import TestsBusy
 from warehouses.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
@@ -27,6 +30,8 @@ DOMAIN_ERRORS = {
 # The database is down, unreachable, or every pooled connection is busy: worth trying again shortly.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 RETRY_AFTER_SECONDS = "5"
+# Every 401 says how to authenticate (RFC 9110, 11.6.1); a refused bearer token's says why instead (RFC 6750, 3).
+CHALLENGE = 'Api-Key realm="warehouse-connections", Bearer realm="warehouse-connections"'
 logger = logging.getLogger(__name__)
 
 
@@ -36,6 +41,8 @@ def register(app) -> None:
     app.add_error_handler(TestsBusy, _tests_busy)
     for error in DATABASE_UNAVAILABLE:
         app.add_error_handler(error, _database_unavailable)
+    app.add_error_handler(Unauthorized, _unauthorized)
+    app.add_error_handler(KeysUnavailable, _keys_unavailable)
 
 
 def _handler(status: int, title: str):
@@ -61,4 +68,21 @@ def _database_unavailable(_request: ConnexionRequest, error: Exception):
         title="Service Unavailable",
         detail="The database cannot be reached; try again shortly.",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+async def _unauthorized(_request: ConnexionRequest, error: Unauthorized):
+    # The detail is the reason, never the credential.
+    logger.info("401: %s", error.detail)
+    challenge = (error.headers or {}).get("WWW-Authenticate", CHALLENGE)
+    return problem(status=401, title="Unauthorized", detail=error.detail, headers={"WWW-Authenticate": challenge})
+
+
+async def _keys_unavailable(_request: ConnexionRequest, _error: KeysUnavailable):
+    # Not 401: the token may be good, but no key to check it with has been fetched from its issuer yet.
+    return problem(
+        status=503,
+        title="Service Unavailable",
+        detail="The token issuer's keys could not be fetched yet; try again shortly.",
+        headers={"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)},
     )

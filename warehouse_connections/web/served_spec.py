@@ -11,7 +11,7 @@ import yaml
 from flask import Response
 
 # The x- extensions that bind the spec to this code base: for connexion, not for consumers.
-OUR_EXTENSIONS = frozenset({"x-openapi-router-controller", "x-apikeyInfoFunc"})
+OUR_EXTENSIONS = frozenset({"x-openapi-router-controller", "x-apikeyInfoFunc", "x-bearerInfoFunc"})
 
 
 def without_our_extensions(node):

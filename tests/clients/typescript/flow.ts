@@ -4,6 +4,8 @@
 // Environment:
 //   WC_BASE_URL              the API root, e.g. http://127.0.0.1:8000/api/v1
 //   WC_API_KEY               a full API key of the organisation
+//   WC_ADMIN_TOKEN           a bearer token (JWT) whose role in the organisation is admin
+//   WC_USER_TOKEN            one whose role there is user (reads only)
 //   WC_ORGANISATION_ID       that organisation's id
 //   WC_EMULATOR_SETUP_URL    where to tell the Snowflake emulator that the setup script ran
 //                            (POST {account_identifier, user, public_key, database, schema})
@@ -28,6 +30,8 @@ function env(name: string): string {
 
 const baseUrl = env("WC_BASE_URL");
 const apiKey = env("WC_API_KEY");
+const adminToken = env("WC_ADMIN_TOKEN");
+const userToken = env("WC_USER_TOKEN");
 const organisation_pk = Number(env("WC_ORGANISATION_ID"));
 const emulatorSetupUrl = env("WC_EMULATOR_SETUP_URL");
 
@@ -210,6 +214,44 @@ step("list with an unknown key: 401");
     assert.equal(response.status, 401);
     assert.equal(data, undefined);
     assertProblem(error, 401, "Unauthorized", "The API key is unknown or revoked.");
+}
+
+function bearerClient(token: string) {
+    return createClient<paths>({ baseUrl, redirect: "error", headers: { Authorization: `Bearer ${token}` } });
+}
+
+step("list with an admin's bearer token");
+{
+    const { data, response } = await bearerClient(adminToken).GET(LIST, { params: { path: { organisation_pk } } });
+    assert.equal(response.status, 200);
+    assert.deepEqual(data, []);
+}
+
+step("create with a user's bearer token: 403");
+{
+    const { data, error, response } = await bearerClient(userToken).POST(LIST, {
+        params: { path: { organisation_pk } },
+        body: { type: "snowflake", account_identifier: "xy12345.us-east-1" },
+    });
+    assert.equal(response.status, 403);
+    assert.equal(data, undefined);
+    assertProblem(
+        error,
+        403,
+        "Forbidden",
+        `This token's role in organisation ${organisation_pk} is 'user', which may only read.`,
+    );
+}
+
+step("list with a junk bearer token: 401, and why");
+{
+    const { error, response } = await bearerClient("junk").GET(LIST, { params: { path: { organisation_pk } } });
+    assert.equal(response.status, 401);
+    assertProblem(error, 401, "Unauthorized", "The token is not a well-formed JWT.");
+    assert.equal(
+        response.headers.get("WWW-Authenticate"),
+        'Bearer error="invalid_token", error_description="The token is not a well-formed JWT."',
+    );
 }
 
 console.log("flow: ok");
