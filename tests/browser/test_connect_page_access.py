@@ -1,8 +1,9 @@
 """Who the connect page calls as: a read-only key, a key revoked mid-flow (401), a connection made meanwhile (409),
 and the platform's bearer token handed over in the fragment or by postMessage from the allowed embedder.
 
-The service cannot verify a bearer token until issue 20 lands, so the token tests stub the API with page.route
-and check what the page sends; every other test drives the live service."""
+The hand-over tests stub the API with page.route to see exactly what the page sends (and a 401 it cannot make a
+real service give on demand); test_connect_page_bearer.py signs in with real tokens. Every other test drives the
+live service."""
 
 import base64
 import json
