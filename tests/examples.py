@@ -11,6 +11,7 @@ API_OPERATIONS = [
     ("PATCH", "wc_abc123def456ghi7/"),
     ("DELETE", "wc_abc123def456ghi7/"),
     ("POST", "wc_abc123def456ghi7/test/"),
+    ("GET", "wc_abc123def456ghi7/tests/"),
 ]
 
 SEED_CONFIG = {

@@ -107,6 +107,14 @@ def test_history__read_only_key__may_read_it(app, list_url, created, organisatio
     assert len(response.json()) == 1
 
 
+def test_history__other_organisations_key__returns_403(app, list_url, created, other_organisation):
+    stranger = app.test_client(headers={"Authorization": f"Api-Key {issue_key(other_organisation)}"})
+
+    response = stranger.get(history_url(list_url, created["id"]))
+
+    assert_problem(response, 403, "Forbidden", "This API key belongs to another organisation.")
+
+
 def test_history__other_organisations_connection__returns_404(client, list_url, other_organisations_connection):
     response = client.get(history_url(list_url, other_organisations_connection.id))
 
