@@ -68,8 +68,7 @@ def figures_section(latest: dict[str, tuple[dict, dict]]) -> list[str]:
     lines = ["## Latest figures", ""]
     for name, (result, db) in latest.items():
         lines += [
-            f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'} {db['database_version']}, "
-            f"{db['organisations']:,} organisations",
+            _database_heading(name, db),
             "",
             _run_line(result),
             "",
@@ -133,8 +132,7 @@ def bearer_section(bearer: dict[str, tuple[dict, dict]]) -> list[str]:
     for name, (result, db) in bearer.items():
         ratio = db["summary"]["bearer_vs_api_key"]
         lines += [
-            f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'} {db['database_version']}, "
-            f"{db['organisations']:,} organisations",
+            _database_heading(name, db),
             "",
             _run_line(result),
             "",
@@ -303,3 +301,8 @@ def profile_section(profiles: list[tuple[str, dict]]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _database_heading(name: str, db: dict) -> str:
+    database = "SQLite" if name == "sqlite" else "PostgreSQL"
+    return f"### {database} {db['database_version']}, {db['organisations']:,} organisations"
