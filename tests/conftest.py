@@ -29,8 +29,9 @@ from warehouse_connections.settings import Settings
 from warehouse_connections.web.app_state import EXTENSION, AppState
 from warehouses import key_pair
 
-# The Snowflake emulator's fixtures (snowflake_emulator, closed_snowflake_url) and the bearer tokens' (issuer, …).
-pytest_plugins = ["tests.snowflake.fixtures", "tests.tokens.fixtures"]
+# The Snowflake emulator's fixtures (snowflake_emulator, closed_snowflake_url), the bearer tokens' (issuer, …) and
+# the throwaway PostgreSQL cluster's (postgresql_cluster).
+pytest_plugins = ["tests.snowflake.fixtures", "tests.tokens.fixtures", "tests.postgresql.fixtures"]
 
 
 @pytest.fixture(scope="session")
