@@ -58,7 +58,29 @@ def check_reach(host: str, port: int, tls: bool, timeout: float, named_by: str) 
         ) from None
 
 
-def _resolve(host: str, port: int, timeout: float, named_by: str) -> list:
+class HostNotFound(Exception):
+    """The name does not resolve; `reason` is the resolver's own words."""
+
+    def __init__(self, host: str, reason: str):
+        super().__init__(f"{host} does not resolve ({reason}).")
+        self.host = host
+        self.reason = reason
+
+
+class ResolverTimeout(Exception):
+    """The resolver gave no answer within the timeout."""
+
+    def __init__(self, host: str, timeout: float):
+        super().__init__(f"No answer resolving {host} within {timeout:g} s.")
+        self.host = host
+        self.timeout = timeout
+
+
+def resolve(host: str, port: int, timeout: float) -> list:
+    """Every (family, type, proto, canonname, sockaddr) getaddrinfo gives for host:port, within `timeout`.
+
+    Raises HostNotFound or ResolverTimeout.
+    """
     # getaddrinfo takes no timeout: it runs in a thread of its own, and a resolver slower than `timeout`
     # is a timeout (the thread ends when the resolver gives up).
     outcome: list = []
@@ -66,21 +88,33 @@ def _resolve(host: str, port: int, timeout: float, named_by: str) -> list:
     resolver.start()
     resolver.join(timeout)
     if not outcome:
-        raise _timeout(host, "resolving the name", timeout)
-    if isinstance(outcome[0], socket.gaierror):
+        raise ResolverTimeout(host, timeout)
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _resolve(host: str, port: int, timeout: float, named_by: str) -> list:
+    try:
+        return resolve(host, port, timeout)
+    except ResolverTimeout:
+        raise _timeout(host, "resolving the name", timeout) from None
+    except HostNotFound as error:
         raise StepFailed(
             "host_not_found",
-            f"The host name {host} does not resolve ({outcome[0].strerror}).",
+            f"The host name {host} does not resolve ({error.reason}).",
             f"{host} is not a known host name: check {named_by}.",
-        )
-    return outcome[0]
+        ) from None
 
 
 def _getaddrinfo(host: str, port: int, outcome: list) -> None:
     try:
         outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     except socket.gaierror as error:
-        outcome.append(error)
+        outcome.append(HostNotFound(host, error.strerror))
+    except UnicodeError:
+        # The IDNA codec refuses a label that is empty or longer than 63 characters: no name at all.
+        outcome.append(HostNotFound(host, "not a valid host name"))
 
 
 def _timeout(where: str, doing: str, timeout: float) -> StepFailed:
