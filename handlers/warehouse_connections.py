@@ -18,16 +18,18 @@ def get_connection(organisation_pk: int, id: str):
 
 
 def create_connection(organisation_pk: int, body: dict):
-    view = connections.create(organisation_pk, body, key_bits=app_state.current().settings.rsa_key_bits)
+    view = connections.create(organisation_pk, body, app_state.current().settings)
     return json_response(representations.connection(view), 201, {"Location": f"{request.path}{view.id}/"})
 
 
 def update_connection(organisation_pk: int, id: str, body: dict):
-    return json_response(representations.connection(connections.replace(organisation_pk, id, body)))
+    view = connections.replace(organisation_pk, id, body, app_state.current().settings)
+    return json_response(representations.connection(view))
 
 
 def patch_connection(organisation_pk: int, id: str, body: dict):
-    return json_response(representations.connection(connections.patch(organisation_pk, id, body)))
+    view = connections.patch(organisation_pk, id, body, app_state.current().settings)
+    return json_response(representations.connection(view))
 
 
 def test_connection(organisation_pk: int, id: str, token_info: dict, body: dict | None = None):

@@ -27,11 +27,16 @@ from tests.tcp_relay import TcpRelay
 from warehouse_connections.app import connect_storage, create_app
 from warehouse_connections.settings import Settings
 from warehouse_connections.web.app_state import EXTENSION, AppState
-from warehouses import key_pair
+from warehouses import key_pair, postgresql
 
 # The Snowflake emulator's fixtures (snowflake_emulator, closed_snowflake_url), the bearer tokens' (issuer, …) and
-# the throwaway PostgreSQL cluster's (postgresql_cluster).
-pytest_plugins = ["tests.snowflake.fixtures", "tests.tokens.fixtures", "tests.postgresql.fixtures"]
+# the throwaway PostgreSQL cluster's (postgresql_cluster) and a resolver the tests control (fake_dns).
+pytest_plugins = [
+    "tests.snowflake.fixtures",
+    "tests.tokens.fixtures",
+    "tests.postgresql.fixtures",
+    "tests.postgresql.dns",
+]
 
 
 @pytest.fixture(scope="session")
@@ -85,11 +90,12 @@ def run(server_env):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def record_generated_private_keys():
-    generate = key_pair.generate
+def record_generated_secrets():
+    generate, new_password = key_pair.generate, postgresql.new_password
     key_pair.generate = lambda bits: leak_guard.record_private_key(generate(bits))
+    postgresql.new_password = lambda: leak_guard.record_password(new_password())
     yield
-    key_pair.generate = generate
+    key_pair.generate, postgresql.new_password = generate, new_password
 
 
 @pytest.fixture(scope="session")

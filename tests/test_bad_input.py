@@ -36,7 +36,7 @@ IDENTIFIER = "does not match ^[A-Za-z_][A-Za-z0-9_$]{0,254}$"
 @pytest.mark.parametrize(
     ("field", "escaped", "reason"),
     [
-        ("type", "snow\\u0000flake", "is not one of ['snowflake']"),
+        ("type", "snow\\u0000flake", "is not one of ['snowflake', 'postgresql']"),
         ("account_identifier", "xy\\u000012345", r"does not match ^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$"),
         ("warehouse", "WH\\u0000", IDENTIFIER),
         ("user", "\\ud800", IDENTIFIER),

@@ -1,14 +1,17 @@
 """Schemathesis, in process: generated requests against the app, every response checked against the spec."""
 
+import dataclasses
 import hashlib
 import json
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
 
 from models import ApiKey, Secret, WarehouseConnection, database
 from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
+from tests.fuzz import aiming
 
 # Schemathesis applies auth while it generates cases, before any fixture runs: the key must be fixed.
 CONTRACT_API_KEY = "wck_contract-tests-" + "k" * 32
@@ -55,10 +58,11 @@ def aim_at(case, organisation_id: int, app) -> None:
 # The fixtures are the world the requests run in; sharing them across examples is the point.
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_contract__generated_requests__conform_to_the_spec(
-    case, app, contract_api_key, organisation, snowflake_emulator, point_snowflake_at
+    case, app, contract_api_key, organisation, snowflake_emulator, point_snowflake_at, private_hosts, closed_port
 ):
     point_snowflake_at(snowflake_emulator.url)
     aim_at(case, organisation.id, app)
+    keep_what_cannot_change(case, closed_port)
 
     case.call_and_validate(base_url=f"{SERVER}/api/v1")
 
@@ -71,13 +75,22 @@ def test_contract__generated_requests_to_the_probes__conform_to_their_spec(case,
     case.call_and_validate(base_url=SERVER)
 
 
-def keep_account_identifier(case) -> None:
-    """A PUT may not change account_identifier (400): a rule of state that the spec's schemas cannot state."""
-    if case.method == "PUT" and isinstance(case.body, dict) and "account_identifier" in case.body:
+@pytest.fixture
+def private_hosts(app_state, monkeypatch):
+    """PostgreSQL connections may point at loopback: aim_postgresql sends them to a closed port there."""
+    monkeypatch.setattr(app_state, "settings", dataclasses.replace(app_state.settings, allow_private_hosts=True))
+
+
+def keep_what_cannot_change(case, closed_port: int) -> None:
+    """Aims a positive body by the stored connection's rules of state (tests/fuzz/aiming.py)."""
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY):
+        return
+    stored = None
+    if isinstance(case.path_parameters, dict) and "id" in case.path_parameters:
         with database.connection_context():
             stored = WarehouseConnection.get_or_none(WarehouseConnection.id == case.path_parameters.get("id"))
-        if stored is not None:
-            case.body["account_identifier"] = json.loads(stored.config)["account_identifier"]
+    stored_type, stored_config = (stored.type, json.loads(stored.config)) if stored else (None, None)
+    aiming.aim(case.method, case.body, stored_type, stored_config, closed_port)
 
 
 def register_with_emulator(case, emulator) -> None:
@@ -86,14 +99,14 @@ def register_with_emulator(case, emulator) -> None:
         return
     with database.connection_context():
         stored = WarehouseConnection.get_or_none(WarehouseConnection.id == case.path_parameters.get("id"))
-    if stored is not None:
+    if stored is not None and stored.type == "snowflake":
         config = json.loads(stored.config)
         emulator.register_user(config["account_identifier"], config["user"], stored.public_key)
         emulator.add_stage(config["database"], config["schema"], "FLAGSMITH_STAGE")
 
 
 def test_contract__stateful_walks_over_the_links__conform_to_the_spec(
-    app, contract_api_key, organisation, snowflake_emulator, point_snowflake_at
+    app, contract_api_key, organisation, snowflake_emulator, point_snowflake_at, private_hosts, closed_port
 ):
     point_snowflake_at(snowflake_emulator.url)
     reached = set()
@@ -106,7 +119,7 @@ def test_contract__stateful_walks_over_the_links__conform_to_the_spec(
 
         def before_call(self, case):
             aim_at(case, organisation.id, app)
-            keep_account_identifier(case)
+            keep_what_cannot_change(case, closed_port)
             register_with_emulator(case, snowflake_emulator)
 
         def get_call_kwargs(self, case):

@@ -86,9 +86,9 @@ def test_logs__whole_lifecycle__contain_no_secret(client, list_url, api_key, emu
     formatter = JsonFormatter()
     logged = "\n".join(formatter.format(record) for record in caplog.records)
 
-    from tests.leak_guard import generated_private_key_fragments
+    from tests.leak_guard import secret_fragments
 
-    secrets = [api_key, f"Api-Key {api_key}", *settings.secret_keys, *generated_private_key_fragments]
+    secrets = [api_key, f"Api-Key {api_key}", *settings.secret_keys, *secret_fragments]
     assert len(caplog.records) > 20
     for secret in secrets:
         assert secret not in logged

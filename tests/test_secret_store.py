@@ -3,19 +3,18 @@
 import base64
 import os
 import stat
-from types import SimpleNamespace
 
 import orjson
 import pytest
 from cryptography.fernet import Fernet
 
-import warehouses
 from models import Secret, database
 from models.secret import PRIVATE_KEY, configure_encryption
+from tests import leak_guard
 from warehouse_connections.infrastructure.encryption_keys import KEY_FILE, load_cipher
 from warehouse_connections.settings import Settings, SettingsError
 from warehouse_connections.web import representations
-from warehouses import connections, snowflake
+from warehouses import connections
 
 
 def raw_rows(table: str) -> str:
@@ -83,42 +82,27 @@ def test_secret_store__malformed_key__is_a_clear_startup_error(tmp_path, keys):
         load_cipher(settings)
 
 
-@pytest.fixture
-def type_with_a_sensitive_field(monkeypatch):
-    """A second warehouse type whose `token` field is sensitive: the rule the next types rely on."""
-    vault = SimpleNamespace(
-        NAME="vault",
-        DEFAULTS={**snowflake.DEFAULTS, "token": None},
-        IMMUTABLE_FIELDS=snowflake.IMMUTABLE_FIELDS,
-        SENSITIVE_FIELDS=frozenset({"token"}),
-        validate=lambda config: None,
-        setup_script=lambda connection_id, config, public_key: "-- no setup\n",
-    )
-    monkeypatch.setitem(warehouses.REGISTRY, "vault", vault)
+# PostgreSQL's password is a sensitive field: the rule every such field follows.
+POSTGRESQL = {"type": "postgresql", "host": "93.184.215.14", "database": "analytics"}
+PASSWORD = leak_guard.record_password("s3cr3t-pa55word-of-the-customer")
 
 
-def test_secret_store__sensitive_field__is_encrypted_and_never_in_config(
-    app, organisation, type_with_a_sensitive_field
-):
+def test_secret_store__sensitive_field__is_encrypted_and_never_in_config(app, organisation, settings):
     with database.connection_context():
-        connection = connections.create(
-            organisation.id, {"type": "vault", "account_identifier": "xy12345", "token": "s3cr3t-t0ken"}, key_bits=2048
-        )
-        revealed = Secret.reveal(connection.id, "config.token")
-        patched = connections.patch(organisation.id, connection.id, {"warehouse": "OTHER_WH"})
+        connection = connections.create(organisation.id, {**POSTGRESQL, "password": PASSWORD}, settings)
+        revealed = Secret.reveal(connection.id, "config.password")
+        patched = connections.patch(organisation.id, connection.id, {"type": "postgresql", "schema": "x"}, settings)
         api_view = orjson.loads(orjson.dumps(representations.connection(patched)))
 
-    assert revealed == b"s3cr3t-t0ken"
-    assert "token" not in api_view["config"]
-    assert "s3cr3t-t0ken" not in repr(api_view)
-    assert "s3cr3t-t0ken" not in raw_rows("secret") + raw_rows("warehouse_connection")
+    assert revealed == PASSWORD.encode()
+    assert "password" not in api_view["config"]
+    assert PASSWORD not in repr(api_view)
+    assert PASSWORD not in raw_rows("secret") + raw_rows("warehouse_connection")
 
 
-def test_secret_store__delete__removes_every_secret_of_the_connection(app, organisation, type_with_a_sensitive_field):
+def test_secret_store__delete__removes_every_secret_of_the_connection(app, organisation, settings):
     with database.connection_context():
-        connection = connections.create(
-            organisation.id, {"type": "vault", "account_identifier": "xy12345", "token": "t"}, key_bits=2048
-        )
+        connection = connections.create(organisation.id, {**POSTGRESQL, "password": PASSWORD}, settings)
         connections.delete(organisation.id, connection.id)
 
         assert Secret.select().count() == 0

@@ -126,9 +126,9 @@ def test_run_test__abandoned_by_the_shutdown__records_nothing(
     assert "/session/v1/login-request" in emulated_account.paths()
 
 
-def test_create__abandoned_by_the_shutdown__stores_nothing(organisation, abandoned):
+def test_create__abandoned_by_the_shutdown__stores_nothing(organisation, settings, abandoned):
     with database.connection_context(), pytest.raises(abandonment.Abandoned):
-        connections.create(organisation.id, {"type": "snowflake", "account_identifier": "xy12345"}, key_bits=2048)
+        connections.create(organisation.id, {"type": "snowflake", "account_identifier": "xy12345"}, settings)
 
     with database.connection_context():
         assert (WarehouseConnection.select().count(), Secret.select().count()) == (0, 0)
@@ -137,13 +137,15 @@ def test_create__abandoned_by_the_shutdown__stores_nothing(organisation, abandon
 @pytest.mark.parametrize(
     "change",
     [
-        lambda organisation_pk, id: connections.patch(organisation_pk, id, {"warehouse": "LOAD_WH"}),
-        connections.delete,
+        lambda organisation_pk, id, settings: connections.patch(
+            organisation_pk, id, {"warehouse": "LOAD_WH"}, settings
+        ),
+        lambda organisation, id, settings: connections.delete(organisation, id),
     ],
     ids=["patch", "delete"],
 )
-def test_change__abandoned_by_the_shutdown__changes_nothing(client, list_url, created, change, abandoned):
+def test_change__abandoned_by_the_shutdown__changes_nothing(client, list_url, created, settings, change, abandoned):
     with database.connection_context(), pytest.raises(abandonment.Abandoned):
-        change(int(list_url.split("/")[4]), created["id"])
+        change(int(list_url.split("/")[4]), created["id"], settings)
 
     assert client.get(f"{list_url}{created['id']}/").json() == created

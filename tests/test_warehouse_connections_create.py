@@ -106,7 +106,7 @@ def test_create__read_only_key__returns_403_and_creates_nothing(app, read_only_a
     [
         ({"account_identifier": "xy12345"}, "'type' is a required property"),
         ({"type": "snowflake"}, "'account_identifier' is a required property"),
-        ({"type": "bigquery", "account_identifier": "xy12345"}, "'type' is not one of ['snowflake']"),
+        ({"type": "bigquery", "account_identifier": "xy12345"}, "'type' is not one of ['snowflake', 'postgresql']"),
         ({**SEED_BODY, "password": "x"}, "Additional properties are not allowed ('password' was unexpected)"),
         ({**SEED_BODY, "warehouse": 7}, "'warehouse' is not of type 'string'"),
         ([SEED_BODY], "'body' is not of type 'object'"),

@@ -3,6 +3,7 @@
 import ipaddress
 import os
 import re
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,6 +50,10 @@ class Settings:
     max_concurrent_tests: int = 4
     # http(s)://host[:port] to reach Snowflake at instead of <account>.snowflakecomputing.com.
     snowflake_endpoint: str | None = None
+    # Lets a customer's host (PostgreSQL's) be inside a private network: for warehouses on the operator's own.
+    allow_private_hosts: bool = False
+    # PEM certificates of the authorities PostgreSQL's verify-ca and verify-full trust; None: the system's.
+    postgresql_ca_file: Path | None = None
     log_level: str = "INFO"
     # json, text, or auto: text when attached to a terminal.
     log_format: str = "auto"
@@ -91,6 +96,8 @@ class Settings:
             snowflake_login_timeout=_seconds(environ, "WC_SNOWFLAKE_LOGIN_TIMEOUT", "10"),
             max_concurrent_tests=_at_least(environ, "WC_MAX_CONCURRENT_TESTS", "4", 1),
             snowflake_endpoint=_endpoint(environ.get("WC_SNOWFLAKE_ENDPOINT") or None),
+            allow_private_hosts=_flag(environ, "WC_ALLOW_PRIVATE_HOSTS"),
+            postgresql_ca_file=_certificates_file(environ, "WC_POSTGRESQL_CA_FILE"),
             log_level=_choice(environ, "WC_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             log_format=_choice(environ, "WC_LOG_FORMAT", "auto", ("auto", "json", "text")),
             cors_origins=tuple(o.strip() for o in environ.get("WC_CORS_ORIGINS", "").split(",") if o.strip()),
@@ -118,6 +125,18 @@ def _flag(environ, name: str, default: bool = False) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+
+def _certificates_file(environ, name: str) -> Path | None:
+    """The path, once it has been read as PEM certificates; None when unset."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        ssl.create_default_context(cafile=value)
+    except (OSError, ssl.SSLError) as error:
+        raise SettingsError(f"{name} must name a readable file of PEM certificates: {error}") from None
+    return Path(value)
 
 
 def _rsa_key_bits(value: str) -> int:

@@ -17,6 +17,9 @@ from warehouses import key_pair
 from warehouses.connection_test_pool import ConnectionTestPool
 from warehouses.steps import StepResult, first_failure
 
+# What a connection of a type without a key pair stores as its public key; the API shows null.
+NO_PUBLIC_KEY = ""
+
 
 class ConnectionNotFound(LookupError):
     def __init__(self, organisation_pk: int, connection_id: str):
@@ -70,13 +73,15 @@ def _check_id(organisation_pk: int, connection_id: str) -> None:
         raise ConnectionNotFound(organisation_pk, connection_id)
 
 
-def create(organisation_pk: int, body: dict, key_bits: int) -> ConnectionView:
+def create(organisation_pk: int, body: dict, settings: Settings) -> ConnectionView:
     warehouse = warehouses.get(body["type"])
-    config = _complete(warehouse, body)
+    fields = {field: value for field, value in body.items() if field != "type"}
+    config = _settled(warehouse, _with_defaults(warehouse, fields), fields, None, settings)
     # A cheap answer for the common case before minting a key; the unique index decides races.
     if WarehouseConnection.select().where(WarehouseConnection.organisation == organisation_pk).exists():
         raise ConnectionExists(organisation_pk)
-    keys = key_pair.generate(key_bits)
+    keys = key_pair.generate(settings.rsa_key_bits) if warehouse.KEY_PAIR else None
+    public_key = keys.public_key if keys else NO_PUBLIC_KEY
     connection_id = new_connection_id()
     public_config, sensitive = _split(warehouse, config)
     with database.atomic():
@@ -89,43 +94,47 @@ def create(organisation_pk: int, body: dict, key_bits: int) -> ConnectionView:
                     organisation=organisation_pk,
                     type=warehouse.NAME,
                     config=json.dumps(public_config),
-                    public_key=keys.public_key,
-                    setup_script=warehouse.setup_script(connection_id, config, keys.public_key),
+                    public_key=public_key,
+                    setup_script=warehouse.setup_script(connection_id, config, keys and keys.public_key),
                 )
         except IntegrityError:
             raise ConnectionExists(organisation_pk) from None
-        Secret.store(connection_id, PRIVATE_KEY, keys.private_key_der)
+        if keys:
+            Secret.store(connection_id, PRIVATE_KEY, keys.private_key_der)
         _store_sensitive(connection_id, sensitive)
     return connection.view()
 
 
-def replace(organisation_pk: int, connection_id: str, body: dict) -> ConnectionView:
+def replace(organisation_pk: int, connection_id: str, body: dict, settings: Settings) -> ConnectionView:
     """PUT: the whole config again. The fields that say which warehouse this is must not change."""
-    return _update(organisation_pk, connection_id, body, replace_all=True)
+    return _update(organisation_pk, connection_id, body, settings, replace_all=True)
 
 
-def patch(organisation_pk: int, connection_id: str, changes: dict) -> ConnectionView:
-    return _update(organisation_pk, connection_id, changes, replace_all=False)
+def patch(organisation_pk: int, connection_id: str, changes: dict, settings: Settings) -> ConnectionView:
+    return _update(organisation_pk, connection_id, changes, settings, replace_all=False)
 
 
-def _update(organisation_pk: int, connection_id: str, body: dict, replace_all: bool) -> ConnectionView:
+def _update(
+    organisation_pk: int, connection_id: str, body: dict, settings: Settings, replace_all: bool
+) -> ConnectionView:
     with database.atomic():
         connection = _get_row(organisation_pk, connection_id)
         warehouse = warehouses.get(connection.type)
         current = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
-        if replace_all and body["type"] != connection.type:
+        if (body["type"] if replace_all else warehouses.type_of_patch(body)) != connection.type:
             raise ImmutableField("type")
-        config = _complete(warehouse, body) if replace_all else {**current, **body}
+        fields = {field: value for field, value in body.items() if field != "type"}
+        config = _with_defaults(warehouse, fields) if replace_all else {**current, **fields}
         for field in warehouse.IMMUTABLE_FIELDS:
             if config[field] != current[field]:
                 raise ImmutableField(field)
-        warehouse.validate(config)
+        config = _settled(warehouse, config, fields, current, settings)
         public_config, sensitive = _split(warehouse, config)
         point_of_no_return()
         updated = (
             WarehouseConnection.update(
                 config=json.dumps(public_config),
-                setup_script=warehouse.setup_script(connection.id, config, connection.public_key),
+                setup_script=warehouse.setup_script(connection.id, config, connection.public_key or None),
                 # The last test described the old config; the key pair stays.
                 status="pending_customer_setup",
                 last_tested_at=None,
@@ -196,8 +205,8 @@ def _check(organisation_pk: int, connection_id: str, settings: Settings):
         connection = _get_row(organisation_pk, connection_id)
         warehouse = warehouses.get(connection.type)
         config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
-        private_key = Secret.reveal(connection.id, PRIVATE_KEY)
-    steps = warehouse.check_connection(connection.id, config, connection.public_key, private_key, settings)
+        private_key = Secret.reveal(connection.id, PRIVATE_KEY) if warehouse.KEY_PAIR else None
+    steps = warehouse.check_connection(connection.id, config, connection.public_key or None, private_key, settings)
     return connection, steps
 
 
@@ -224,10 +233,17 @@ def delete(organisation_pk: int, connection_id: str) -> None:
             raise ConnectionNotFound(organisation_pk, connection_id)
 
 
-def _complete(warehouse: warehouses.WarehouseType, body: dict) -> dict:
-    """The body's config with the type's defaults filled in, validated."""
-    config = {field: body.get(field, default) for field, default in warehouse.DEFAULTS.items()}
+def _with_defaults(warehouse: warehouses.WarehouseType, body: dict) -> dict:
+    return {field: body.get(field, default) for field, default in warehouse.DEFAULTS.items()}
+
+
+def _settled(
+    warehouse: warehouses.WarehouseType, config: dict, sent: dict, current: dict | None, settings: Settings
+) -> dict:
+    """The config to store: completed by the type, validated, and pointing only where the service may connect."""
+    config = warehouse.settle(config, sent, current)
     warehouse.validate(config)
+    warehouse.check_destination(config, settings)
     return config
 
 

@@ -19,27 +19,27 @@ def check_reach(host: str, port: int, tls: bool, timeout: float, named_by: str) 
 
     `named_by` is what in the connection's config names the host, for the hints: "the account identifier".
     """
-    where = f"{host}:{port}"
     addresses = _resolve(host, port, timeout, named_by)
+    with open_connection(host, addresses[0][4][0], port, timeout, named_by) as raw:
+        if tls:
+            wrap_tls(raw, ssl.create_default_context(), host, port, named_by).close()
+
+
+def open_connection(host: str, address: str, port: int, timeout: float, named_by: str) -> socket.socket:
+    """A TCP connection to `address` (one of `host`'s), each later read and write bounded by `timeout`.
+
+    Raises StepFailed with the cause's own code; the messages name the host, as the customer knows it.
+    """
+    where = f"{host}:{port}"
     try:
-        with socket.create_connection(addresses[0][4][:2], timeout=timeout) as raw:
-            if tls:
-                with ssl.create_default_context().wrap_socket(raw, server_hostname=host):
-                    pass
+        return socket.create_connection((address, port), timeout=timeout)
     except TimeoutError:
-        raise _timeout(where, "connecting", timeout) from None
+        raise timeout_failure(where, "connecting", timeout) from None
     except ConnectionRefusedError as error:
         raise StepFailed(
             "connection_refused",
             f"{where} refused the connection ({error.strerror}).",
             f"Nothing accepts connections at {where}. Check {named_by}, or the proxy or firewall between us and it.",
-        ) from None
-    except ssl.SSLError as error:
-        raise StepFailed(
-            "tls_failed",
-            f"The TLS handshake with {where} failed: {error}.",
-            f"{host} did not complete a trusted TLS handshake: a proxy that intercepts TLS, or a host that is not "
-            f"the warehouse's. Check {named_by} and the network path.",
         ) from None
     except OSError as error:
         if error.errno in UNREACHABLE:
@@ -50,12 +50,34 @@ def check_reach(host: str, port: int, tls: bool, timeout: float, named_by: str) 
                 "the network path.",
                 retryable=True,
             ) from None
+        raise network_failure(where, error) from None
+
+
+def wrap_tls(raw: socket.socket, context: ssl.SSLContext, host: str, port: int, named_by: str) -> ssl.SSLSocket:
+    """The TLS handshake on `raw`, as `context` checks it, for `host`'s name; StepFailed if it fails."""
+    where = f"{host}:{port}"
+    try:
+        return context.wrap_socket(raw, server_hostname=host)
+    except TimeoutError:
+        raise timeout_failure(where, "connecting", raw.gettimeout()) from None
+    except ssl.SSLError as error:
         raise StepFailed(
-            "network_error",
-            f"Connecting to {where} failed: {error}.",
-            "The network failed while connecting. Try again later.",
-            retryable=True,
+            "tls_failed",
+            f"The TLS handshake with {where} failed: {error}.",
+            f"{host} did not complete a trusted TLS handshake: a proxy that intercepts TLS, or a host that is not "
+            f"the warehouse's. Check {named_by} and the network path.",
         ) from None
+    except OSError as error:
+        raise network_failure(where, error) from None
+
+
+def network_failure(where: str, error: OSError) -> StepFailed:
+    return StepFailed(
+        "network_error",
+        f"Connecting to {where} failed: {error}.",
+        "The network failed while connecting. Try again later.",
+        retryable=True,
+    )
 
 
 class HostNotFound(Exception):
@@ -98,7 +120,7 @@ def _resolve(host: str, port: int, timeout: float, named_by: str) -> list:
     try:
         return resolve(host, port, timeout)
     except ResolverTimeout:
-        raise _timeout(host, "resolving the name", timeout) from None
+        raise timeout_failure(host, "resolving the name", timeout) from None
     except HostNotFound as error:
         raise StepFailed(
             "host_not_found",
@@ -117,7 +139,7 @@ def _getaddrinfo(host: str, port: int, outcome: list) -> None:
         outcome.append(HostNotFound(host, "not a valid host name"))
 
 
-def _timeout(where: str, doing: str, timeout: float) -> StepFailed:
+def timeout_failure(where: str, doing: str, timeout: float) -> StepFailed:
     return StepFailed(
         "timeout",
         f"No answer from {where} within {timeout:g} s while {doing}.",

@@ -1,6 +1,7 @@
 """The throwaway cluster's fixture; loaded by tests/conftest.py (pytest_plugins)."""
 
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -22,3 +23,11 @@ def postgresql_cluster() -> Iterator[Cluster]:
         pytest.skip(str(missing))
     with Cluster(bin_dir, as_postgres) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so no other test takes it) but never listening."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

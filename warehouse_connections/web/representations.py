@@ -16,7 +16,8 @@ def connection(view: ConnectionView) -> dict:
         "type": view.type,
         "status": view.status,
         "config": orjson.Fragment(view.config),
-        "public_key": view.public_key,
+        # A type without a key pair stores none (warehouses.connections.NO_PUBLIC_KEY).
+        "public_key": view.public_key or None,
         "setup_script": view.setup_script,
         "created_at": timestamp(view.created_at),
         "last_tested_at": timestamp(view.last_tested_at),

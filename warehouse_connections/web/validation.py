@@ -10,7 +10,7 @@ import json
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
-from jsonschema.exceptions import ValidationError, best_match, relevance
+from jsonschema.exceptions import ValidationError, relevance
 
 # Their messages name keys, never values.
 SAFE_MESSAGES = {"required", "additionalProperties"}
@@ -34,11 +34,35 @@ def describe(error: ValidationError) -> str:
     return f"'{path or 'body'}' {reason(error)}"
 
 
-def innermost(error: ValidationError) -> ValidationError:
-    # Into oneOf/anyOf, to the error of the alternative the body came closest to.
+def innermost(error: ValidationError) -> ValidationError | str:
+    """Into oneOf/anyOf, to the error of the alternative for the body's `type`, else the one it came closest to."""
     while error.context:
-        error = max(error.context, key=relevance)
+        chosen = _alternative_for_type(error)
+        if isinstance(chosen, str):
+            return chosen
+        errors = [e for e in error.context if chosen is None or e.relative_schema_path[0] == chosen]
+        error = max(errors, key=relevance)
     return error
+
+
+def _alternative_for_type(error: ValidationError) -> int | str | None:
+    """The index of the alternative for the body's `type` (or else of the one that has no `type`, whose error then
+    names it); a reason when there is neither; None when the alternatives are not told apart by `type`."""
+    alternatives, body = error.validator_value, error.instance
+    if error.validator not in ("oneOf", "anyOf") or not isinstance(body, dict):
+        return None
+    types = [alternative.get("properties", {}).get("type", {}).get("enum") for alternative in alternatives]
+    if not any(types):
+        return None
+    for index, names in enumerate(types):
+        if names and body.get("type") in names:
+            return index
+    untyped = [index for index, names in enumerate(types) if not names]
+    if untyped:
+        return untyped[0]
+    if "type" not in body:
+        return "'type' is a required property"
+    return f"'type' is not one of {[name for names in types for name in names]}"
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -67,9 +91,11 @@ class FieldNamingJSONBodyValidator(JSONRequestBodyValidator):
     def _validate(self, body):
         if not self._nullable and body is None:
             raise BadRequestProblem("Request body must not be empty")
-        error = best_match(self._validator.iter_errors(body))
+        # The most relevant top-level error; innermost() goes into a oneOf by the body's type (best_match would not).
+        error = max(self._validator.iter_errors(body), key=relevance, default=None)
         if error is not None:
-            raise BadRequestProblem(detail=describe(innermost(error)))
+            inner = innermost(error)
+            raise BadRequestProblem(detail=inner if isinstance(inner, str) else describe(inner))
 
 
 validator_map = {

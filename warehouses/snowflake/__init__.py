@@ -26,6 +26,7 @@ DEFAULTS: dict[str, str | None] = {
 }
 IMMUTABLE_FIELDS = frozenset({"account_identifier"})
 SENSITIVE_FIELDS: frozenset[str] = frozenset()
+KEY_PAIR = True
 OBJECT_FIELDS = ("warehouse", "database", "schema", "role", "user")
 # The internal stage deliveries write to; the connection test lists it.
 STAGE = "FLAGSMITH_STAGE"
@@ -48,6 +49,14 @@ def validate(config: dict[str, str]) -> None:
     for field in OBJECT_FIELDS:
         if not UNQUOTED_IDENTIFIER.fullmatch(config[field]):
             raise InvalidConfig(field, "must be a valid unquoted Snowflake identifier")
+
+
+def settle(config: dict, sent: dict, current: dict | None) -> dict:
+    return config
+
+
+def check_destination(config: dict, settings: "Settings") -> None:
+    """Nothing to refuse: the host is Snowflake's, made from the account identifier (or the operator's endpoint)."""
 
 
 def quoted(identifier: str) -> str:
