@@ -75,7 +75,7 @@ def test_connect_page_types__page_against_the_spec__checks_without_an_error(tool
 
 def test_connect_page_types__spec_renames_a_field_the_page_reads__fails(toolchain, tmp_path):
     spec = yaml.safe_load(SPEC.read_text())
-    connection = spec["components"]["schemas"]["WarehouseConnection"]
+    connection = spec["components"]["schemas"]["SnowflakeConnection"]
     connection["properties"]["setup_sql"] = connection["properties"].pop("setup_script")
     connection["required"] = ["setup_sql" if name == "setup_script" else name for name in connection["required"]]
     changed = tmp_path / "changed.json"

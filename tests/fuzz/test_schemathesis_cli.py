@@ -25,13 +25,14 @@ MIN_CASES = 1000
 
 
 def test_fuzz__every_check_and_phase__finds_no_failure(
-    start_server, snowflake_emulator, organisation, api_key, settings, dev_issuer, mint
+    start_server, snowflake_emulator, organisation, api_key, settings, dev_issuer, mint, closed_port
 ):
     snowflake_emulator.resolve_user = public_key_of_user
     snowflake_emulator.every_stage_exists = True
     # Both schemes: an admin token of the organisation, signed by the dev issuer (tests/fuzz/hooks.py).
     token = mint(organisation.id)
-    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url, **dev_issuer)
+    # PostgreSQL connections go to a closed loopback port (tests/fuzz/aiming.py): never beyond this machine.
+    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=snowflake_emulator.url, WC_ALLOW_PRIVATE_HOSTS="true", **dev_issuer)
     database_kind = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
     junit = REPORTS / f"schemathesis-{database_kind}.xml"
 
@@ -69,6 +70,7 @@ def test_fuzz__every_check_and_phase__finds_no_failure(
             "WC_FUZZ_API_KEY": api_key,
             "WC_FUZZ_BEARER_TOKEN": token,
             "WC_FUZZ_ORGANISATION": str(organisation.id),
+            "WC_FUZZ_CLOSED_PORT": str(closed_port),
         },
         capture_output=True,
         text=True,

@@ -1,8 +1,11 @@
 """A resolver the tests control: host names answer from a table, and nothing asks a real DNS server."""
 
+import contextlib
 import socket
 
 import pytest
+
+REAL_GETADDRINFO = socket.getaddrinfo
 
 
 class FakeDns:
@@ -11,6 +14,9 @@ class FakeDns:
         self.questions: list[str] = []
 
     def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        # An address needs no DNS (socket.create_connection asks about the one it is given).
+        with contextlib.suppress(socket.gaierror):
+            return REAL_GETADDRINFO(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
         self.questions.append(host)
         if host not in self.answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

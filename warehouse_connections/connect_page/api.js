@@ -1,6 +1,6 @@
 // The API calls the page makes, typed by the spec: a path or body the spec does not have fails the type-check.
 
-/** @import { ApiPaths, Problem } from "./types.js" */
+/** @import { ApiPaths, Problem, WarehouseConnection } from "./types.js" */
 import { credentials } from "./session.js";
 
 const API_ROOT = "/api/v1";
@@ -68,24 +68,37 @@ async function call(method, address, body) {
   return response.status === 204 ? null : response.json();
 }
 
-/** @returns {Promise<ConnectionList>} */
+/**
+ * The page connects Snowflake: a connection of another type (made through the API) is a problem it names, not a
+ * page half drawn.
+ * @param {Detail} connection
+ * @returns {WarehouseConnection}
+ */
+function snowflakeOnly(connection) {
+  if (connection.type !== "snowflake") {
+    throw new ApiError(409, `This organisation's warehouse connection is ${connection.type}: this page manages Snowflake connections; use the API.`, null);
+  }
+  return connection;
+}
+
+/** @returns {Promise<WarehouseConnection[]>} */
 export async function listConnections() {
-  return /** @type {ConnectionList} */ (await call("GET", url(COLLECTION)));
+  return /** @type {ConnectionList} */ (await call("GET", url(COLLECTION))).map(snowflakeOnly);
 }
 
-/** @param {CreateBody} body @returns {Promise<Created>} */
+/** @param {CreateBody} body @returns {Promise<WarehouseConnection>} */
 export async function createConnection(body) {
-  return /** @type {Created} */ (await call("POST", url(COLLECTION), body));
+  return snowflakeOnly(/** @type {Created} */ (await call("POST", url(COLLECTION), body)));
 }
 
-/** @param {string} id @returns {Promise<Detail>} */
+/** @param {string} id @returns {Promise<WarehouseConnection>} */
 export async function getConnection(id) {
-  return /** @type {Detail} */ (await call("GET", url(ITEM, id)));
+  return snowflakeOnly(/** @type {Detail} */ (await call("GET", url(ITEM, id))));
 }
 
-/** @param {string} id @param {PatchBody} body @returns {Promise<Patched>} */
+/** @param {string} id @param {PatchBody} body @returns {Promise<WarehouseConnection>} */
 export async function patchConnection(id, body) {
-  return /** @type {Patched} */ (await call("PATCH", url(ITEM, id), body));
+  return snowflakeOnly(/** @type {Patched} */ (await call("PATCH", url(ITEM, id), body)));
 }
 
 /** @param {string} id @returns {Promise<TestResult>} */

@@ -7,11 +7,14 @@ import { announce, find, message, view } from "./page.js";
 
 /** @type {Record<ConnectionTestStep["name"], string>} */
 const STEP_LABELS = {
+  check_host: "Check where the host points",
   reach_host: "Reach the account's host",
   log_in: "Log in with the key pair",
   use_warehouse: "Use the warehouse, database and schema",
   read_stage: "Read the stage",
   write_stage: "Write to the stage",
+  run_query: "Run a query",
+  schema_privileges: "Check the schema's privileges",
   create_table: "Create a table",
 };
 /** @type {Record<ConnectionTestStep["status"], { mark: string, word: string }>} */

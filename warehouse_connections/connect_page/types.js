@@ -3,7 +3,8 @@
 
 /** @import { components, paths } from "wc-api" */
 
-/** @typedef {components["schemas"]["WarehouseConnection"]} WarehouseConnection */
+// The page connects Snowflake: a connection of another type is told apart where the API answers (api.js).
+/** @typedef {components["schemas"]["SnowflakeConnection"]} WarehouseConnection */
 /** @typedef {components["schemas"]["ConnectionTestResult"]} ConnectionTestResult */
 /** @typedef {components["schemas"]["ConnectionTestFailed"]} ConnectionTestFailed */
 /** @typedef {components["schemas"]["ConnectionTestStep"]} ConnectionTestStep */
