@@ -107,33 +107,39 @@ def test_openapi_generator_python__whole_flow_against_the_service__typed_models_
         listed = ogen_parsed(api.list_connections_with_http_info(org), 200, ogen.WarehouseConnection, many=True)
         assert listed == []
 
-        body = ogen.WarehouseConnectionCreate(type="snowflake", account_identifier=ACCOUNT)
+        body = ogen.WarehouseConnectionCreate(
+            ogen.SnowflakeConnectionCreate(type="snowflake", account_identifier=ACCOUNT)
+        )
         response = api.create_connection_with_http_info(org, body)
-        created = ogen_parsed(response, 201, ogen.WarehouseConnection)
+        created = ogen_parsed(response, 201, ogen.WarehouseConnection).actual_instance
         assert CONNECTION_ID.fullmatch(created.id)
         assert header(response.headers, "Location") == location(org, created.id)
-        assert (created.type, created.status) == (ogen.WarehouseType.SNOWFLAKE, "pending_customer_setup")
+        assert (created.type, created.status) == ("snowflake", "pending_customer_setup")
         assert created.config.to_dict() == DEFAULT_CONFIG
         assert_utc_second(created.created_at)
         assert (created.last_tested_at, created.last_error) == (None, None)
 
         listed = ogen_parsed(api.list_connections_with_http_info(org), 200, ogen.WarehouseConnection, many=True)
-        assert listed == [created]
-        assert ogen_parsed(api.get_connection_with_http_info(org, created.id), 200, ogen.WarehouseConnection) == created
+        assert [connection.actual_instance for connection in listed] == [created]
+        got = ogen_parsed(api.get_connection_with_http_info(org, created.id), 200, ogen.WarehouseConnection)
+        assert got.actual_instance == created
 
-        body = ogen.WarehouseConnectionCreate(type="snowflake", account_identifier=ACCOUNT, warehouse="LOAD_WH")
+        body = ogen.WarehouseConnectionCreate(
+            ogen.SnowflakeConnectionCreate(type="snowflake", account_identifier=ACCOUNT, warehouse="LOAD_WH")
+        )
         put = ogen_parsed(api.update_connection_with_http_info(org, created.id, body), 200, ogen.WarehouseConnection)
+        put = put.actual_instance
         assert put.config.to_dict() == {**DEFAULT_CONFIG, "warehouse": "LOAD_WH"}
         assert "LOAD_WH" in put.setup_script
-        patch = ogen.SnowflakeConnectionPatch(role="LOAD_ROLE")
+        patch = ogen.WarehouseConnectionPatch(ogen.SnowflakeConnectionPatch(role="LOAD_ROLE"))
         patched = ogen_parsed(
             api.patch_connection_with_http_info(org, created.id, patch), 200, ogen.WarehouseConnection
-        )
+        ).actual_instance
         assert patched.config.to_dict() == UPDATED_CONFIG
         for updated in (put, patched):
             assert (updated.id, updated.type, updated.status, updated.public_key, updated.created_at) == (
                 created.id,
-                ogen.WarehouseType.SNOWFLAKE,
+                "snowflake",
                 "pending_customer_setup",
                 created.public_key,
                 created.created_at,
@@ -159,6 +165,7 @@ def test_openapi_generator_python__whole_flow_against_the_service__typed_models_
         assert (login["params"]["warehouse"], login["params"]["roleName"]) == ("LOAD_WH", "LOAD_ROLE")
 
         connected = ogen_parsed(api.get_connection_with_http_info(org, created.id), 200, ogen.WarehouseConnection)
+        connected = connected.actual_instance
         assert (connected.status, connected.last_tested_at, connected.last_error) == (
             "connected",
             result.tested_at,
@@ -190,7 +197,9 @@ def test_openapi_generator_python__whole_flow_against_the_service__typed_models_
     user = ogen.Configuration(host=api_root, access_token=mint(org, "user"), retries=False)
     with ogen.ApiClient(user) as api_client:
         api = ogen.WarehouseConnectionsApi(api_client)
-        body = ogen.WarehouseConnectionCreate(type="snowflake", account_identifier=ACCOUNT)
+        body = ogen.WarehouseConnectionCreate(
+            ogen.SnowflakeConnectionCreate(type="snowflake", account_identifier=ACCOUNT)
+        )
         refused = ogen_problem(
             lambda: api.create_connection(org, body), ogen.exceptions.ForbiddenException, ogen.Problem
         )

@@ -85,59 +85,59 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
         update_connection,
     )
     from wc_opc.models import (
+        ConnectionStatus,
         ConnectionTestPassed,
         Problem,
+        SnowflakeConnection,
         SnowflakeConnectionCreate,
         SnowflakeConnectionCreateType,
         SnowflakeConnectionPatch,
+        SnowflakeConnectionType,
         TestConnectionBody,
-        WarehouseConnection,
-        WarehouseConnectionStatus,
-        WarehouseType,
     )
 
     org = organisation.id
     # raise_on_unexpected_status: a status the spec does not list (a 307 to a slashed path, say) raises.
     client = AuthenticatedClient(base_url=api_root, token=api_key, prefix="Api-Key", raise_on_unexpected_status=True)
 
-    assert opc_parsed(list_connections.sync_detailed(org, client=client), 200, WarehouseConnection, many=True) == []
+    assert opc_parsed(list_connections.sync_detailed(org, client=client), 200, SnowflakeConnection, many=True) == []
 
     body = SnowflakeConnectionCreate(type_=SnowflakeConnectionCreateType.SNOWFLAKE, account_identifier=ACCOUNT)
     response = create_connection.sync_detailed(org, client=client, body=body)
-    created = opc_parsed(response, 201, WarehouseConnection)
+    created = opc_parsed(response, 201, SnowflakeConnection)
     assert CONNECTION_ID.fullmatch(created.id)
     assert response.headers["Location"] == location(org, created.id)
     assert (created.type_, created.status) == (
-        WarehouseType.SNOWFLAKE,
-        WarehouseConnectionStatus.PENDING_CUSTOMER_SETUP,
+        SnowflakeConnectionType.SNOWFLAKE,
+        ConnectionStatus.PENDING_CUSTOMER_SETUP,
     )
     assert created.config.to_dict() == DEFAULT_CONFIG
     assert_utc_second(created.created_at)
     assert (created.last_tested_at, created.last_error) == (None, None)
 
-    listed = opc_parsed(list_connections.sync_detailed(org, client=client), 200, WarehouseConnection, many=True)
+    listed = opc_parsed(list_connections.sync_detailed(org, client=client), 200, SnowflakeConnection, many=True)
     assert listed == [created]
-    assert opc_parsed(get_connection.sync_detailed(org, created.id, client=client), 200, WarehouseConnection) == created
+    assert opc_parsed(get_connection.sync_detailed(org, created.id, client=client), 200, SnowflakeConnection) == created
 
     body = SnowflakeConnectionCreate(
         type_=SnowflakeConnectionCreateType.SNOWFLAKE, account_identifier=ACCOUNT, warehouse="LOAD_WH"
     )
     put = opc_parsed(
-        update_connection.sync_detailed(org, created.id, client=client, body=body), 200, WarehouseConnection
+        update_connection.sync_detailed(org, created.id, client=client, body=body), 200, SnowflakeConnection
     )
     assert put.config.to_dict() == {**DEFAULT_CONFIG, "warehouse": "LOAD_WH"}
     assert "LOAD_WH" in put.setup_script
     patched = opc_parsed(
         patch_connection.sync_detailed(org, created.id, client=client, body=SnowflakeConnectionPatch(role="LOAD_ROLE")),
         200,
-        WarehouseConnection,
+        SnowflakeConnection,
     )
     assert patched.config.to_dict() == UPDATED_CONFIG
     for updated in (put, patched):
         assert (updated.id, updated.type_, updated.status, updated.public_key, updated.created_at) == (
             created.id,
-            WarehouseType.SNOWFLAKE,
-            WarehouseConnectionStatus.PENDING_CUSTOMER_SETUP,
+            SnowflakeConnectionType.SNOWFLAKE,
+            ConnectionStatus.PENDING_CUSTOMER_SETUP,
             created.public_key,
             created.created_at,
         )
@@ -162,9 +162,9 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
     assert login["authenticated"] is True
     assert (login["params"]["warehouse"], login["params"]["roleName"]) == ("LOAD_WH", "LOAD_ROLE")
 
-    connected = opc_parsed(get_connection.sync_detailed(org, created.id, client=client), 200, WarehouseConnection)
+    connected = opc_parsed(get_connection.sync_detailed(org, created.id, client=client), 200, SnowflakeConnection)
     assert (connected.status, connected.last_tested_at, connected.last_error) == (
-        WarehouseConnectionStatus.CONNECTED,
+        ConnectionStatus.CONNECTED,
         result.tested_at,
         None,
     )
@@ -185,7 +185,7 @@ def test_openapi_python_client__whole_flow_against_the_service__typed_models_par
 
     # A dashboard user's session: the client's default prefix is Bearer.
     admin = AuthenticatedClient(base_url=api_root, token=mint(org), raise_on_unexpected_status=True)
-    assert opc_parsed(list_connections.sync_detailed(org, client=admin), 200, WarehouseConnection, many=True) == []
+    assert opc_parsed(list_connections.sync_detailed(org, client=admin), 200, SnowflakeConnection, many=True) == []
     user = AuthenticatedClient(base_url=api_root, token=mint(org, "user"), raise_on_unexpected_status=True)
     body = SnowflakeConnectionCreate(type_=SnowflakeConnectionCreateType.SNOWFLAKE, account_identifier=ACCOUNT)
     refused = opc_parsed(create_connection.sync_detailed(org, client=user, body=body), 403, Problem)
