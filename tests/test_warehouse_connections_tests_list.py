@@ -107,6 +107,12 @@ def test_history__read_only_key__may_read_it(app, list_url, created, organisatio
     assert len(response.json()) == 1
 
 
+def test_history__no_key__returns_401(anonymous_client, list_url, created):
+    response = anonymous_client.get(history_url(list_url, created["id"]))
+
+    assert_problem(response, 401, "Unauthorized", "No authorization token provided")
+
+
 def test_history__other_organisations_key__returns_403(app, list_url, created, other_organisation):
     stranger = app.test_client(headers={"Authorization": f"Api-Key {issue_key(other_organisation)}"})
 
