@@ -1,9 +1,9 @@
 """The warehouse-connections resource: one function per operationId."""
 
-from flask import Response, request
+from flask import request
 
 from warehouse_connections.web import app_state, representations
-from warehouse_connections.web.responses import json_response
+from warehouse_connections.web.responses import json_response, no_content
 from warehouses import connections
 
 
@@ -44,6 +44,4 @@ def list_connection_tests(organisation_pk: int, id: str):
 
 def delete_connection(organisation_pk: int, id: str):
     connections.delete(organisation_pk, id)
-    response = Response(status=204)
-    del response.headers["Content-Type"]  # no body, so no type (Flask would say text/html)
-    return response
+    return no_content()

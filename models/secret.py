@@ -6,6 +6,8 @@ from models.base import BaseModel, database, utc_now
 from models.warehouse_connection import WarehouseConnection
 
 PRIVATE_KEY = "private_key"
+# The private key of a pending key rotation (models/key_rotation.py).
+PENDING_PRIVATE_KEY = "pending_private_key"
 
 
 class EncryptionNotConfigured(RuntimeError):

@@ -46,6 +46,8 @@ class WarehouseConnection(BaseModel):
     # The non-sensitive config as the API returns it, as JSON text.
     config = TextField()
     public_key = TextField()
+    # Which user property holds public_key (Snowflake's RSA_PUBLIC_KEY or RSA_PUBLIC_KEY_2); null without a key pair.
+    key_slot = CharField(max_length=32, null=True)
     setup_script = TextField()
     created_at = DateTimeTZField(default=utc_now)
     updated_at = DateTimeTZField(default=utc_now)

@@ -12,6 +12,10 @@ API_OPERATIONS = [
     ("DELETE", "wc_abc123def456ghi7/"),
     ("POST", "wc_abc123def456ghi7/test/"),
     ("GET", "wc_abc123def456ghi7/tests/"),
+    ("POST", "wc_abc123def456ghi7/key-rotation/"),
+    ("GET", "wc_abc123def456ghi7/key-rotation/"),
+    ("DELETE", "wc_abc123def456ghi7/key-rotation/"),
+    ("POST", "wc_abc123def456ghi7/key-rotation/complete/"),
 ]
 
 SEED_CONFIG = {

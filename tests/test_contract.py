@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 
-from models import ApiKey, Secret, WarehouseConnection, database
+from models import ApiKey, KeyRotation, Secret, WarehouseConnection, database
 from openapi import OPERATIONS_SPEC_PATH, SPEC_PATH
 from tests.fuzz import aiming
 
@@ -94,15 +94,19 @@ def keep_what_cannot_change(case, closed_port: int) -> None:
 
 
 def register_with_emulator(case, emulator) -> None:
-    """Before a test call: the customer ran the connection's setup script on the emulated account."""
-    if not case.operation.path.endswith("/test/"):
+    """Before a test call: the customer ran the connection's setup script on the emulated account; before a
+    rotation's completion, its rotation script too."""
+    if not case.operation.path.endswith(("/test/", "/key-rotation/complete/")):
         return
     with database.connection_context():
         stored = WarehouseConnection.get_or_none(WarehouseConnection.id == case.path_parameters.get("id"))
+        rotation = KeyRotation.get_or_none(KeyRotation.connection == case.path_parameters.get("id"))
     if stored is not None and stored.type == "snowflake":
         config = json.loads(stored.config)
-        emulator.register_user(config["account_identifier"], config["user"], stored.public_key)
+        emulator.register_user(config["account_identifier"], config["user"], stored.public_key, stored.key_slot)
         emulator.add_stage(config["database"], config["schema"], "FLAGSMITH_STAGE")
+        if rotation is not None:
+            emulator.register_user(config["account_identifier"], config["user"], rotation.public_key, rotation.key_slot)
 
 
 def test_contract__stateful_walks_over_the_links__conform_to_the_spec(
@@ -115,6 +119,7 @@ def test_contract__stateful_walks_over_the_links__conform_to_the_spec(
         def setup(self):
             with database.connection_context():
                 Secret.delete().execute()
+                KeyRotation.delete().execute()
                 WarehouseConnection.delete().execute()
 
         def before_call(self, case):

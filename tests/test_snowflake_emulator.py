@@ -109,6 +109,33 @@ def test_connect__registered_key__select_1_and_list_stage_succeed(
     assert "/session" in snowflake_emulator.paths()  # logout on close
 
 
+def test_connect__user_with_two_keys__logs_in_with_either_until_one_is_unset(
+    snowflake_emulator: SnowflakeEmulator, private_key: rsa.RSAPrivateKey
+) -> None:
+    second_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    snowflake_emulator.register_user(ACCOUNT, USER, public_key_b64(private_key))
+    snowflake_emulator.register_user(ACCOUNT, USER, public_key_b64(second_key), slot="RSA_PUBLIC_KEY_2")
+
+    for key in (private_key, second_key):
+        connect(snowflake_emulator.url, key).close()
+    snowflake_emulator.unset_key(ACCOUNT, USER, "RSA_PUBLIC_KEY")
+
+    with pytest.raises(DatabaseError) as refused:
+        connect(snowflake_emulator.url, private_key)
+    connect(snowflake_emulator.url, second_key).close()
+    assert refused.value.errno == 390144
+    assert snowflake_emulator.public_keys(ACCOUNT, USER) == {
+        "RSA_PUBLIC_KEY_2": public_key_fingerprint(second_key.public_key())
+    }
+
+
+def test_register_user__a_slot_snowflake_has_not__is_refused(
+    snowflake_emulator: SnowflakeEmulator, private_key: rsa.RSAPrivateKey
+) -> None:
+    with pytest.raises(ValueError):
+        snowflake_emulator.register_user(ACCOUNT, USER, public_key_b64(private_key), slot="RSA_PUBLIC_KEY_3")
+
+
 def test_connect__unregistered_key__raises_jwt_invalid(emulator: SnowflakeEmulator) -> None:
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

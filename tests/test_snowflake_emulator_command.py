@@ -79,6 +79,23 @@ def test_snowflake_emulator_command__serve_pointed_at_it__a_created_connection_t
     assert (detail["status"], detail["last_error"]) == ("connected", None)
 
 
+def test_snowflake_emulator_command__a_rotation_started__completes_as_if_its_script_ran(
+    emulator_command, start_server, organisation, api_key
+):
+    base_url = start_server(WC_SNOWFLAKE_ENDPOINT=emulator_command.url)
+    connections = f"{base_url}/api/v1/organisations/{organisation.id}/integrations/warehouse-connections/"
+    auth = {"Authorization": f"Api-Key {api_key}"}
+    created = httpx.post(connections, headers=auth, json={"type": "snowflake", "account_identifier": ACCOUNT}).json()
+    rotation = httpx.post(f"{connections}{created['id']}/key-rotation/", headers=auth).json()
+
+    completed = httpx.post(f"{connections}{created['id']}/key-rotation/complete/", headers=auth, timeout=30)
+    tested = httpx.post(f"{connections}{created['id']}/test/", headers=auth, timeout=30).json()
+
+    assert completed.status_code == 200
+    assert completed.json()["connection"]["public_key"] == rotation["public_key"]
+    assert tested["success"] is True
+
+
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_snowflake_emulator_command__signal__stops_it_with_exit_0(emulator_command, signal_number):
     emulator_command.process.send_signal(signal_number)

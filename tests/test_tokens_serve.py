@@ -5,7 +5,7 @@ import httpx
 
 from tests import leak_guard
 from tests.problems import problem
-from warehouse_connections.devtools.snowflake_emulator.command import public_key_of_user
+from warehouse_connections.devtools.snowflake_emulator.command import public_keys_of_user
 
 ORIGIN = "https://app.example.com"
 CREATE = {"type": "snowflake", "account_identifier": "xy12345.us-east-1"}
@@ -14,7 +14,7 @@ CREATE = {"type": "snowflake", "account_identifier": "xy12345.us-east-1"}
 def test_serve_with_dev_issuer__browser_with_admin_token__calls_every_operation(
     mint, start_server, dev_issuer, organisation, list_url, snowflake_emulator
 ):
-    snowflake_emulator.resolve_user = public_key_of_user
+    snowflake_emulator.resolve_user = public_keys_of_user
     snowflake_emulator.every_stage_exists = True
     base_url = start_server(
         WC_CORS_ORIGINS=ORIGIN,

@@ -7,6 +7,8 @@ import pytest
 from models import Secret, WarehouseConnection, database
 from models.secret import PRIVATE_KEY
 from tests.examples import SEED_CONFIG
+from tests.problems import assert_problem
+from warehouses import snowflake
 
 
 @pytest.fixture
@@ -146,3 +148,70 @@ def test_update__read_only_key__returns_403(app, read_only_api_key, list_url, cr
     response = getattr(client, method)(f"{list_url}{created['id']}/", json=body)
 
     assert response.status_code == 403
+
+
+def bump_revision(connection_id: str) -> None:
+    """Another edit, landing in between."""
+    with database.connection_context():
+        WarehouseConnection.update(revision=WarehouseConnection.revision + 1).where(
+            WarehouseConnection.id == connection_id
+        ).execute()
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update__destination__is_checked_outside_any_transaction(client, list_url, created, monkeypatch, method):
+    # Resolving a host may take seconds; on SQLite a transaction holds the write lock for every request meanwhile.
+    in_transaction = []
+    monkeypatch.setattr(
+        snowflake, "check_destination", lambda config, settings: in_transaction.append(database.in_transaction())
+    )
+    body = {"warehouse": "X"} if method == "patch" else {"type": "snowflake", "account_identifier": "xy12345.us-east-1"}
+
+    response = getattr(client, method)(f"{list_url}{created['id']}/", json=body)
+
+    assert response.status_code == 200
+    assert in_transaction == [False]
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update__connection_changed_once_while_checked__is_checked_again_and_applied(
+    client, list_url, created, monkeypatch, method
+):
+    checked = []
+
+    def changes_once(config, settings):
+        checked.append(config["warehouse"])
+        if len(checked) == 1:
+            bump_revision(created["id"])
+
+    monkeypatch.setattr(snowflake, "check_destination", changes_once)
+    body = {"warehouse": "LOAD_WH"}
+    if method == "put":
+        body = {**body, "type": "snowflake", "account_identifier": "xy12345.us-east-1"}
+
+    response = getattr(client, method)(f"{list_url}{created['id']}/", json=body)
+
+    assert response.status_code == 200
+    assert response.json()["config"]["warehouse"] == "LOAD_WH"
+    assert checked == ["LOAD_WH", "LOAD_WH"]
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update__connection_changing_every_time_it_is_checked__returns_409_and_changes_nothing(
+    client, list_url, created, monkeypatch, method
+):
+    monkeypatch.setattr(snowflake, "check_destination", lambda config, settings: bump_revision(created["id"]))
+    body = {"warehouse": "LOAD_WH"}
+    if method == "put":
+        body = {**body, "type": "snowflake", "account_identifier": "xy12345.us-east-1"}
+
+    response = getattr(client, method)(f"{list_url}{created['id']}/", json=body)
+
+    assert_problem(
+        response,
+        409,
+        "Conflict",
+        f"Warehouse connection '{created['id']}' kept changing while this edit was being checked; nothing changed. "
+        "Send it again.",
+    )
+    assert client.get(f"{list_url}{created['id']}/").json() == created

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from warehouse_connections.settings import Settings
+    from warehouses.key_pair import UserKey
     from warehouses.steps import StepResult
 
 
@@ -23,8 +24,9 @@ class WarehouseType(Protocol):
     IMMUTABLE_FIELDS: frozenset[str]
     # Fields kept only in the encrypted secret store: never returned, logged or put in an error.
     SENSITIVE_FIELDS: frozenset[str]
-    # Whether the connection logs in with an RSA key pair the server makes (its public key is shown).
-    KEY_PAIR: bool
+    # The user properties that can hold the public key of the RSA key pair the server makes, the first for a new
+    # connection; empty: the type logs in without a key pair. With two, keys rotate without downtime.
+    KEY_SLOTS: tuple[str, ...]
 
     def validate(self, config: dict) -> None:
         """Raise InvalidConfig for a value the type cannot use safely."""
@@ -36,15 +38,34 @@ class WarehouseType(Protocol):
     def check_destination(self, config: dict, settings: "Settings") -> None:
         """Raise InvalidConfig if the service must not connect where the config points (create and update)."""
 
-    def setup_script(self, connection_id: str, config: dict, public_key: str | None) -> str:
+    def setup_script(self, connection_id: str, config: dict, key: "UserKey | None") -> str:
         """The SQL the customer runs in the warehouse to make this connection work."""
 
     def check_connection(
         self,
         connection_id: str,
         config: dict,
-        public_key: str | None,
+        key: "UserKey | None",
         private_key_der: bytes | None,
         settings: "Settings",
     ) -> "list[StepResult]":
         """Run the type's test steps, each in bounded time (warehouses/steps.py)."""
+
+
+class KeyRotatingType(WarehouseType, Protocol):
+    """A type whose user holds two public keys at once, so that a new key pair replaces the old with no downtime."""
+
+    def rotation_script(self, connection_id: str, config: dict, new_key: "UserKey") -> str:
+        """The SQL that gives the user the new key beside the current one."""
+
+    def cleanup_script(self, connection_id: str, config: dict, old_key: "UserKey") -> str:
+        """The SQL that takes the old key from the user, once the connection uses the new one."""
+
+    def check_login(
+        self, connection_id: str, config: dict, key: "UserKey", private_key_der: bytes, settings: "Settings"
+    ) -> "list[StepResult]":
+        """The test's steps up to and including the login, with this key: whether the warehouse accepts it."""
+
+
+def rotates_keys(warehouse: WarehouseType) -> bool:
+    return len(warehouse.KEY_SLOTS) > 1

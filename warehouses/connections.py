@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from peewee import IntegrityError
 
 import warehouses
-from models import ConnectionTest, Secret, WarehouseConnection, database, utc_now
+from models import ConnectionTest, KeyRotation, Secret, WarehouseConnection, database, utc_now
 from models.secret import PRIVATE_KEY
 from models.warehouse_connection import ID_PATTERN, ConnectionView, new_connection_id
 from warehouse_connections.infrastructure import metrics
@@ -19,6 +19,8 @@ from warehouses.steps import StepResult, first_failure
 
 # What a connection of a type without a key pair stores as its public key; the API shows null.
 NO_PUBLIC_KEY = ""
+# How often an edit is tried when the connection changed while its destination was being checked.
+EDIT_ATTEMPTS = 3
 
 
 class ConnectionNotFound(LookupError):
@@ -36,6 +38,14 @@ class StaleTest(Exception):
         super().__init__(
             f"Warehouse connection {connection_id!r} changed while it was being tested; "
             "the result was not recorded. Test it again."
+        )
+
+
+class EditConflict(Exception):
+    def __init__(self, connection_id: str):
+        super().__init__(
+            f"Warehouse connection {connection_id!r} kept changing while this edit was being checked; nothing changed. "
+            "Send it again."
         )
 
 
@@ -57,11 +67,14 @@ def get(organisation_pk: int, connection_id: str) -> ConnectionView:
     return view
 
 
-def _get_row(organisation_pk: int, connection_id: str) -> WarehouseConnection:
+def get_row(organisation_pk: int, connection_id: str, lock: bool = False) -> WarehouseConnection:
+    """The stored connection; `lock`: its row stays locked until the transaction ends."""
     _check_id(organisation_pk, connection_id)
-    connection = WarehouseConnection.get_or_none(
+    query = WarehouseConnection.select().where(
         (WarehouseConnection.id == connection_id) & (WarehouseConnection.organisation == organisation_pk)
     )
+    # SQLite has no FOR UPDATE, and needs none: a write transaction there holds the whole database.
+    connection = (query.for_update() if lock and database.for_update else query).first()
     if connection is None:
         raise ConnectionNotFound(organisation_pk, connection_id)
     return connection
@@ -76,12 +89,13 @@ def _check_id(organisation_pk: int, connection_id: str) -> None:
 def create(organisation_pk: int, body: dict, settings: Settings) -> ConnectionView:
     warehouse = warehouses.get(body["type"])
     fields = {field: value for field, value in body.items() if field != "type"}
-    config = _settled(warehouse, _with_defaults(warehouse, fields), fields, None, settings)
+    config = _settled(warehouse, _with_defaults(warehouse, fields), fields, None)
+    warehouse.check_destination(config, settings)
     # A cheap answer for the common case before minting a key; the unique index decides races.
     if WarehouseConnection.select().where(WarehouseConnection.organisation == organisation_pk).exists():
         raise ConnectionExists(organisation_pk)
-    keys = key_pair.generate(settings.rsa_key_bits) if warehouse.KEY_PAIR else None
-    public_key = keys.public_key if keys else NO_PUBLIC_KEY
+    keys = key_pair.generate(settings.rsa_key_bits) if warehouse.KEY_SLOTS else None
+    key = key_pair.UserKey(keys.public_key, warehouse.KEY_SLOTS[0]) if keys else None
     connection_id = new_connection_id()
     public_config, sensitive = _split(warehouse, config)
     with database.atomic():
@@ -94,8 +108,9 @@ def create(organisation_pk: int, body: dict, settings: Settings) -> ConnectionVi
                     organisation=organisation_pk,
                     type=warehouse.NAME,
                     config=json.dumps(public_config),
-                    public_key=public_key,
-                    setup_script=warehouse.setup_script(connection_id, config, keys and keys.public_key),
+                    public_key=key.public_key if key else NO_PUBLIC_KEY,
+                    key_slot=key and key.slot,
+                    setup_script=warehouse.setup_script(connection_id, config, key),
                 )
         except IntegrityError:
             raise ConnectionExists(organisation_pk) from None
@@ -117,24 +132,42 @@ def patch(organisation_pk: int, connection_id: str, changes: dict, settings: Set
 def _update(
     organisation_pk: int, connection_id: str, body: dict, settings: Settings, replace_all: bool
 ) -> ConnectionView:
-    with database.atomic():
-        connection = _get_row(organisation_pk, connection_id)
+    for _attempt in range(EDIT_ATTEMPTS):
+        connection = get_row(organisation_pk, connection_id)
         warehouse = warehouses.get(connection.type)
-        current = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
-        if (body["type"] if replace_all else warehouses.type_of_patch(body)) != connection.type:
-            raise ImmutableField("type")
-        fields = {field: value for field, value in body.items() if field != "type"}
-        config = _with_defaults(warehouse, fields) if replace_all else {**current, **fields}
-        for field in warehouse.IMMUTABLE_FIELDS:
-            if config[field] != current[field]:
-                raise ImmutableField(field)
-        config = _settled(warehouse, config, fields, current, settings)
-        public_config, sensitive = _split(warehouse, config)
+        config = _edited_config(warehouse, connection, body, replace_all)
+        # Resolving a host may take seconds: not inside the transaction, which on SQLite holds the write lock.
+        warehouse.check_destination(config, settings)
+        if _store_edit(warehouse, connection, config):
+            return WarehouseConnection.get_by_id(connection.id).view()
+        get_row(organisation_pk, connection_id)  # ConnectionNotFound if it was deleted meanwhile
+    raise EditConflict(connection_id)
+
+
+def _edited_config(
+    warehouse: warehouses.WarehouseType, connection: WarehouseConnection, body: dict, replace_all: bool
+) -> dict:
+    """The config `body` makes of the stored one, completed and validated; ImmutableField if it is another warehouse."""
+    current = stored_config(connection, warehouse)
+    if (body["type"] if replace_all else warehouses.type_of_patch(body)) != connection.type:
+        raise ImmutableField("type")
+    fields = {field: value for field, value in body.items() if field != "type"}
+    config = _with_defaults(warehouse, fields) if replace_all else {**current, **fields}
+    for field in warehouse.IMMUTABLE_FIELDS:
+        if config[field] != current[field]:
+            raise ImmutableField(field)
+    return _settled(warehouse, config, fields, current)
+
+
+def _store_edit(warehouse: warehouses.WarehouseType, connection: WarehouseConnection, config: dict) -> bool:
+    """Store the edited config, unless the connection changed since `connection` was read (then False)."""
+    public_config, sensitive = _split(warehouse, config)
+    with database.atomic():
         point_of_no_return()
         updated = (
             WarehouseConnection.update(
                 config=json.dumps(public_config),
-                setup_script=warehouse.setup_script(connection.id, config, connection.public_key or None),
+                setup_script=warehouse.setup_script(connection.id, config, user_key(connection)),
                 # The last test described the old config; the key pair stays.
                 status="pending_customer_setup",
                 last_tested_at=None,
@@ -142,13 +175,17 @@ def _update(
                 revision=WarehouseConnection.revision + 1,
                 updated_at=utc_now(),
             )
-            .where(WarehouseConnection.id == connection.id)
+            .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
             .execute()
         )
-        if updated != 1:  # deleted since we read it
-            raise ConnectionNotFound(organisation_pk, connection_id)
-        _store_sensitive(connection.id, sensitive)
-    return WarehouseConnection.get_by_id(connection.id).view()
+        if updated == 1:
+            _store_sensitive(connection.id, sensitive)
+    return updated == 1
+
+
+def user_key(connection: WarehouseConnection) -> key_pair.UserKey | None:
+    """The connection's public key and the user property it is in; None for a type without a key pair."""
+    return key_pair.UserKey(connection.public_key, connection.key_slot) if connection.key_slot else None
 
 
 @dataclass(frozen=True)
@@ -202,17 +239,17 @@ def run_test(
 def _check(organisation_pk: int, connection_id: str, settings: Settings):
     """On a thread of the test pool: read what the test needs, give the database connection back, then test."""
     with database.connection_context():
-        connection = _get_row(organisation_pk, connection_id)
+        connection = get_row(organisation_pk, connection_id)
         warehouse = warehouses.get(connection.type)
-        config = {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
-        private_key = Secret.reveal(connection.id, PRIVATE_KEY) if warehouse.KEY_PAIR else None
-    steps = warehouse.check_connection(connection.id, config, connection.public_key or None, private_key, settings)
+        config = stored_config(connection, warehouse)
+        private_key = Secret.reveal(connection.id, PRIVATE_KEY) if warehouse.KEY_SLOTS else None
+    steps = warehouse.check_connection(connection.id, config, user_key(connection), private_key, settings)
     return connection, steps
 
 
 def history(organisation_pk: int, connection_id: str) -> list[ConnectionTestRecord]:
     """The connection's recent results, newest first."""
-    connection = _get_row(organisation_pk, connection_id)
+    connection = get_row(organisation_pk, connection_id)
     return [
         ConnectionTestRecord(
             row.tested_by,
@@ -223,11 +260,12 @@ def history(organisation_pk: int, connection_id: str) -> list[ConnectionTestReco
 
 
 def delete(organisation_pk: int, connection_id: str) -> None:
-    """Hard delete: the connection and every secret of it, in one transaction."""
+    """Hard delete: the connection, every secret of it (a pending rotation's key too), in one transaction."""
     with database.atomic():
-        connection = _get_row(organisation_pk, connection_id)
+        connection = get_row(organisation_pk, connection_id)
         point_of_no_return()
         Secret.delete().where(Secret.connection == connection.id).execute()
+        KeyRotation.delete().where(KeyRotation.connection == connection.id).execute()
         ConnectionTest.delete().where(ConnectionTest.connection == connection.id).execute()
         if WarehouseConnection.delete().where(WarehouseConnection.id == connection.id).execute() != 1:
             raise ConnectionNotFound(organisation_pk, connection_id)
@@ -237,14 +275,16 @@ def _with_defaults(warehouse: warehouses.WarehouseType, body: dict) -> dict:
     return {field: body.get(field, default) for field, default in warehouse.DEFAULTS.items()}
 
 
-def _settled(
-    warehouse: warehouses.WarehouseType, config: dict, sent: dict, current: dict | None, settings: Settings
-) -> dict:
-    """The config to store: completed by the type, validated, and pointing only where the service may connect."""
+def _settled(warehouse: warehouses.WarehouseType, config: dict, sent: dict, current: dict | None) -> dict:
+    """The config to store, completed by the type and validated (its destination is checked apart: it may wait)."""
     config = warehouse.settle(config, sent, current)
     warehouse.validate(config)
-    warehouse.check_destination(config, settings)
     return config
+
+
+def stored_config(connection: WarehouseConnection, warehouse: warehouses.WarehouseType) -> dict:
+    """The whole config, its sensitive fields decrypted: for the warehouse, never for a response."""
+    return {**json.loads(connection.config), **_reveal_sensitive(connection.id, warehouse)}
 
 
 def _split(warehouse: warehouses.WarehouseType, config: dict) -> tuple[dict, dict]:

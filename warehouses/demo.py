@@ -26,6 +26,7 @@ def seed(organisations: int, key_bits: int) -> Iterator[tuple[int, str]]:
     snowflake = warehouses.get("snowflake")
     keys = key_pair.generate(key_bits)
     ciphertext = encrypt(keys.private_key_der)
+    key = key_pair.UserKey(keys.public_key, snowflake.KEY_SLOTS[0])
     tested_at = utc_now()
     for start in range(0, organisations, BATCH):
         size = min(BATCH, organisations - start)
@@ -56,7 +57,8 @@ def seed(organisations: int, key_bits: int) -> Iterator[tuple[int, str]]:
                         "last_error": FAILED_TEST if status == "error" else None,
                         "config": json.dumps(config),
                         "public_key": keys.public_key,
-                        "setup_script": snowflake.setup_script(connection_id, config, keys.public_key),
+                        "key_slot": key.slot,
+                        "setup_script": snowflake.setup_script(connection_id, config, key),
                     }
                 )
             WarehouseConnection.insert_many(connections).execute()

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 MIN_BITS = 2048
 
@@ -13,6 +14,13 @@ class KeyPair:
     private_key_der: bytes
     # Base64 of the DER SubjectPublicKeyInfo on one line: what Snowflake's RSA_PUBLIC_KEY takes.
     public_key: str
+
+
+class UserKey(NamedTuple):
+    """A public key and the property of the warehouse user that holds it (Snowflake's RSA_PUBLIC_KEY or _2)."""
+
+    public_key: str
+    slot: str
 
 
 def generate(bits: int) -> KeyPair:

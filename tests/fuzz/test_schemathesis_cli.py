@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse_connections.devtools.snowflake_emulator.command import public_key_of_user
+from warehouse_connections.devtools.snowflake_emulator.command import public_keys_of_user
 
 pytestmark = pytest.mark.fuzz
 
@@ -27,7 +27,7 @@ MIN_CASES = 1000
 def test_fuzz__every_check_and_phase__finds_no_failure(
     start_server, snowflake_emulator, organisation, api_key, settings, dev_issuer, mint, closed_port
 ):
-    snowflake_emulator.resolve_user = public_key_of_user
+    snowflake_emulator.resolve_user = public_keys_of_user
     snowflake_emulator.every_stage_exists = True
     # Both schemes: an admin token of the organisation, signed by the dev issuer (tests/fuzz/hooks.py).
     token = mint(organisation.id)

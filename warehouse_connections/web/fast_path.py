@@ -31,8 +31,8 @@ from warehouses.connection_test_pool import ConnectionTestPool, TestsBusy
 
 # One indexed read each; never an operation that may block (the connection test, writes).
 INLINE_OPERATIONS = frozenset({"list_connections", "get_connection"})
-# The operation whose refusal, when the test pool is full, needs no thread.
-TEST_OPERATION = "test_connection"
+# The operations of the test pool, whose refusal when it is full needs no thread.
+TEST_OPERATIONS = frozenset({"test_connection", "complete_key_rotation"})
 # What a call on the event loop returns when it must run in a thread instead.
 NOT_ON_EVENT_LOOP = object()
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class FastPath:
             view.operation_id for view in views if connexion_seam.spec_operation_id(view) in INLINE_OPERATIONS
         )
         self.test_ids = frozenset(
-            view.operation_id for view in views if connexion_seam.spec_operation_id(view) == TEST_OPERATION
+            view.operation_id for view in views if connexion_seam.spec_operation_id(view) in TEST_OPERATIONS
         )
         connexion_seam.decorate_views_once(app)
         connexion_seam.replace_threaded_app(app, lambda wsgi_app, threaded: InlineDispatch(wsgi_app, threaded, self))

@@ -1,6 +1,7 @@
 """Domain errors as RFC 9457 problems: the one place that maps them to statuses."""
 
 import logging
+from dataclasses import asdict
 
 from connexion.exceptions import Unauthorized
 from connexion.lifecycle import ConnexionRequest
@@ -14,12 +15,18 @@ from warehouse_connections.tokens.errors import RETRY_AFTER_SECONDS as KEYS_RETR
 from warehouse_connections.tokens.errors import KeysUnavailable
 from warehouses import InvalidConfig
 from warehouses.connection_test_pool import TestsBusy
-from warehouses.connections import ConnectionExists, ConnectionNotFound, ImmutableField, StaleTest
+from warehouses.connections import ConnectionExists, ConnectionNotFound, EditConflict, ImmutableField, StaleTest
+from warehouses.key_rotations import KeyRejected, NoKeyPair, NoKeyRotation, RotationPending, StaleKeyCheck
 
 DOMAIN_ERRORS = {
     ConnectionNotFound: (404, "Not Found"),
     ConnectionExists: (409, "Conflict"),
     StaleTest: (409, "Conflict"),
+    EditConflict: (409, "Conflict"),
+    NoKeyPair: (409, "Conflict"),
+    RotationPending: (409, "Conflict"),
+    NoKeyRotation: (404, "Not Found"),
+    StaleKeyCheck: (409, "Conflict"),
     ImmutableField: (400, "Bad Request"),
     InvalidConfig: (400, "Bad Request"),
     # The shutdown has answered the request 503 already; this answer goes nowhere, it only ends the handler.
@@ -39,6 +46,7 @@ def register(app) -> None:
     for error, (status, title) in DOMAIN_ERRORS.items():
         app.add_error_handler(error, _handler(status, title))
     app.add_error_handler(TestsBusy, _tests_busy)
+    app.add_error_handler(KeyRejected, _key_rejected)
     for error in DATABASE_UNAVAILABLE:
         app.add_error_handler(error, _database_unavailable)
     app.add_error_handler(Unauthorized, _unauthorized)
@@ -51,6 +59,11 @@ def _handler(status: int, title: str):
         return problem(status=status, title=title, detail=str(error))
 
     return handle
+
+
+def _key_rejected(_request: ConnexionRequest, error: KeyRejected):
+    # The step's message is the warehouse's own words, as in a test result: never a key.
+    return problem(status=409, title="Conflict", detail=str(error), ext={"step": asdict(error.step)})
 
 
 def _tests_busy(_request: ConnexionRequest, error: TestsBusy):

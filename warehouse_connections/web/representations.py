@@ -1,4 +1,4 @@
-"""The API's JSON form of a connection and of a connection test's result: the one place that writes them."""
+"""The API's JSON form of connections, test results and key rotations: the one place that writes them."""
 
 import datetime
 from dataclasses import asdict
@@ -6,7 +6,9 @@ from dataclasses import asdict
 import orjson
 
 from models.warehouse_connection import ConnectionView
+from warehouses import key_pair
 from warehouses.connections import ConnectionTestRecord, ConnectionTestResult
+from warehouses.key_rotations import CompletedRotation, PendingRotation
 
 
 def connection(view: ConnectionView) -> dict:
@@ -34,6 +36,20 @@ def test_result(result: ConnectionTestResult) -> dict:
 
 def test_record(record: ConnectionTestRecord) -> dict:
     return {"tested_by": record.tested_by, "result": test_result(record.result)}
+
+
+def key_rotation(rotation: PendingRotation) -> dict:
+    return {
+        "public_key": rotation.key.public_key,
+        "public_key_fingerprint": key_pair.fingerprint(rotation.key.public_key),
+        "key_slot": rotation.key.slot,
+        "rotation_script": rotation.rotation_script,
+        "started_at": timestamp(rotation.started_at),
+    }
+
+
+def completed_rotation(completed: CompletedRotation) -> dict:
+    return {"connection": connection(completed.connection), "cleanup_script": completed.cleanup_script}
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:

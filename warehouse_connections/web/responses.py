@@ -14,3 +14,9 @@ def problem_response(status: int, title: str, detail: str, headers: dict | None 
     """An RFC 9457 problem, for a handler that answers one itself rather than raising it."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     return Response(orjson.dumps(body), status, headers, mimetype="application/problem+json")
+
+
+def no_content() -> Response:
+    response = Response(status=204)
+    del response.headers["Content-Type"]  # no body, so no type (Flask would say text/html)
+    return response

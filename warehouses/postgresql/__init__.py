@@ -28,7 +28,7 @@ DEFAULTS: dict[str, object] = {
 }
 IMMUTABLE_FIELDS = frozenset({"host", "port", "database"})
 SENSITIVE_FIELDS = frozenset({"password"})
-KEY_PAIR = False
+KEY_SLOTS: tuple[str, ...] = ()
 SSL_MODES = ("require", "verify-ca", "verify-full", "disable")
 PASSWORD_MANAGERS = ("service", "customer")
 # Deliveries and tests need a few sessions; a limit keeps a runaway client of ours from taking the server's.
@@ -136,7 +136,7 @@ def script_lines(config: dict) -> ScriptLines:
     )
 
 
-def setup_script(connection_id: str, config: dict, public_key: str | None) -> str:
+def setup_script(connection_id: str, config: dict, key: None) -> str:
     # Checked again here, where values become SQL: nothing unchecked can add a statement.
     validate(config)
     role, schema = quoted(config["user"]), quoted(config["schema"])
@@ -173,7 +173,7 @@ CREATE SCHEMA IF NOT EXISTS {schema};
 
 
 def check_connection(
-    connection_id: str, config: dict, public_key: str | None, private_key_der: bytes | None, settings: "Settings"
+    connection_id: str, config: dict, key: None, private_key_der: None, settings: "Settings"
 ) -> list["StepResult"]:
     """The connection test's steps (warehouses/postgresql/checks.py), each bounded by the same timeout."""
     from warehouses.postgresql import checks

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from warehouses import key_pair
 from warehouses.base import InvalidConfig
+from warehouses.key_pair import UserKey
 
 if TYPE_CHECKING:
     from warehouse_connections.settings import Settings
@@ -26,7 +27,8 @@ DEFAULTS: dict[str, str | None] = {
 }
 IMMUTABLE_FIELDS = frozenset({"account_identifier"})
 SENSITIVE_FIELDS: frozenset[str] = frozenset()
-KEY_PAIR = True
+# A Snowflake user holds up to two public keys: a new key goes into the property the current one is not in.
+KEY_SLOTS = ("RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2")
 OBJECT_FIELDS = ("warehouse", "database", "schema", "role", "user")
 # The internal stage deliveries write to; the connection test lists it.
 STAGE = "FLAGSMITH_STAGE"
@@ -76,11 +78,11 @@ class ScriptLines(NamedTuple):
     stage_privileges: str
 
 
-def script_lines(config: dict[str, str], public_key: str) -> ScriptLines:
+def script_lines(config: dict[str, str], key: UserKey) -> ScriptLines:
     warehouse, database, role, user = (quoted(config[field]) for field in ("warehouse", "database", "role", "user"))
     schema = f"{database}.{quoted(config['schema'])}"
     return ScriptLines(
-        set_public_key=f"ALTER USER {user} SET RSA_PUBLIC_KEY = '{public_key}';",
+        set_public_key=set_key_line(config, key),
         role_to_user=f"GRANT ROLE {role} TO USER {user};",
         warehouse_usage=f"GRANT USAGE ON WAREHOUSE {warehouse} TO ROLE {role};",
         database_usage=f"GRANT USAGE ON DATABASE {database} TO ROLE {role};",
@@ -93,14 +95,24 @@ def stage_name(config: dict[str, str]) -> str:
     return f"{quoted(config['database'])}.{quoted(config['schema'])}.{quoted(STAGE)}"
 
 
-def setup_script(connection_id: str, config: dict[str, str], public_key: str) -> str:
+def set_key_line(config: dict[str, str], key: UserKey) -> str:
     # Checked again here, where values become SQL: nothing unchecked can add a statement.
     validate(config)
-    if not BASE64.fullmatch(public_key):
+    if not BASE64.fullmatch(key.public_key):
         raise ValueError("the public key must be base64")
+    if key.slot not in KEY_SLOTS:
+        raise ValueError(f"a Snowflake user keeps public keys in {' and '.join(KEY_SLOTS)}, not {key.slot!r}")
+    return f"ALTER USER {quoted(config['user'])} SET {key.slot} = '{key.public_key}';"
+
+
+def fingerprint_comment(config: dict[str, str], key: UserKey) -> str:
+    return f"-- DESC USER {quoted(config['user'])}; then shows {key.slot}_FP = {key_pair.fingerprint(key.public_key)}"
+
+
+def setup_script(connection_id: str, config: dict[str, str], key: UserKey) -> str:
+    lines = script_lines(config, key)
     warehouse, database, role, user = (quoted(config[field]) for field in ("warehouse", "database", "role", "user"))
     schema = f"{database}.{quoted(config['schema'])}"
-    lines = script_lines(config, public_key)
     return f"""\
 -- Flagsmith Analytics: setup for warehouse connection {connection_id}
 -- Snowflake account {config["account_identifier"]}.
@@ -123,16 +135,52 @@ GRANT ROLE {role} TO ROLE SYSADMIN;
 {lines.stage_privileges}
 CREATE USER IF NOT EXISTS {user}
   TYPE = SERVICE DEFAULT_ROLE = {role} DEFAULT_WAREHOUSE = {warehouse} DEFAULT_NAMESPACE = {schema};
--- DESC USER {user}; then shows RSA_PUBLIC_KEY_FP = {key_pair.fingerprint(public_key)}
+{fingerprint_comment(config, key)}
 {lines.set_public_key}
 {lines.role_to_user}
 """
 
 
+def rotation_script(connection_id: str, config: dict[str, str], new_key: UserKey) -> str:
+    return f"""\
+-- Flagsmith Analytics: a new key for warehouse connection {connection_id}
+-- Gives the user {quoted(config["user"])} the new public key in {new_key.slot}, beside the key it holds now, which
+-- keeps working. Run as a user who holds SECURITYADMIN (or ACCOUNTADMIN), then complete the rotation: the service
+-- checks that the new key logs in and from then on uses it alone. Safe to run again.
+
+USE ROLE SECURITYADMIN;
+{fingerprint_comment(config, new_key)}
+{set_key_line(config, new_key)}
+"""
+
+
+def cleanup_script(connection_id: str, config: dict[str, str], old_key: UserKey) -> str:
+    validate(config)
+    if old_key.slot not in KEY_SLOTS:
+        raise ValueError(f"a Snowflake user keeps public keys in {' and '.join(KEY_SLOTS)}, not {old_key.slot!r}")
+    return f"""\
+-- Flagsmith Analytics: the old key of warehouse connection {connection_id}
+-- The service logs in with the new key now; this takes the old one ({key_pair.fingerprint(old_key.public_key)})
+-- from the user, so that it no longer logs in anywhere. Run as a user who holds SECURITYADMIN (or ACCOUNTADMIN).
+
+USE ROLE SECURITYADMIN;
+ALTER USER {quoted(config["user"])} UNSET {old_key.slot};
+"""
+
+
 def check_connection(
-    connection_id: str, config: dict[str, str], public_key: str, private_key_der: bytes, settings: "Settings"
+    connection_id: str, config: dict[str, str], key: UserKey, private_key_der: bytes, settings: "Settings"
 ) -> list["StepResult"]:
     """The connection test's steps (warehouses/snowflake/checks.py), each bounded by the login timeout."""
     from warehouses.snowflake import checks  # the connector's Rust core takes a while to load: on first use
 
-    return checks.run(connection_id, config, public_key, private_key_der, settings)
+    return checks.run(checks.STEPS, connection_id, config, key, private_key_der, settings)
+
+
+def check_login(
+    connection_id: str, config: dict[str, str], key: UserKey, private_key_der: bytes, settings: "Settings"
+) -> list["StepResult"]:
+    """Reach the host and log in with `key`: a pending rotation's, whose script the customer ran (or not)."""
+    from warehouses.snowflake import checks
+
+    return checks.run(checks.LOGIN_STEPS, connection_id, config, key, private_key_der, settings, "rotation script")

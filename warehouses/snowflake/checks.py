@@ -14,6 +14,7 @@ import snowflake.connector
 from snowflake.connector.errors import Error
 
 from warehouses import reach
+from warehouses.key_pair import UserKey
 from warehouses.snowflake import STAGE, quoted, script_lines, stage_name
 from warehouses.snowflake.diagnosis import Diagnosis, failure_of, missing_object
 from warehouses.steps import Step, StepFailed, StepResult, run_steps
@@ -50,12 +51,19 @@ class Session:
 
 
 def run(
-    connection_id: str, config: dict[str, str], public_key: str, private_key_der: bytes, settings: "Settings"
+    steps: "tuple[Step, ...]",
+    connection_id: str,
+    config: dict[str, str],
+    key: UserKey,
+    private_key_der: bytes,
+    settings: "Settings",
+    script: str = "setup script",
 ) -> list[StepResult]:
-    diagnosis = Diagnosis(config, script_lines(config, public_key), public_key)
+    """The `steps` (STEPS, or LOGIN_STEPS) with this key; the hints name the `script` that gives the user the key."""
+    diagnosis = Diagnosis(config, script_lines(config, key), key, script)
     session = Session(connection_id, config, private_key_der, settings, diagnosis)
     try:
-        return run_steps(STEPS, session)
+        return run_steps(steps, session)
     finally:
         if session.connection is not None:
             # The outcome is decided; a failing logout must not change it.
@@ -133,6 +141,8 @@ STEPS = (
     Step("write_stage", _write_stage),
     Step("create_table", _create_table),
 )
+# Whether the warehouse accepts a key, and nothing more.
+LOGIN_STEPS = STEPS[:2]
 
 
 def endpoint(session: Session) -> tuple[str, int, str]:
@@ -170,4 +180,4 @@ def connect_arguments(session: Session) -> dict:
     }
 
 
-__all__ = ["STAGE", "STEPS", "connect_arguments", "endpoint", "run"]
+__all__ = ["LOGIN_STEPS", "STAGE", "STEPS", "connect_arguments", "endpoint", "run"]

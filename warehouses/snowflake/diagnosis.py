@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from snowflake.connector.errors import Error
 
 from warehouses import key_pair
+from warehouses.key_pair import UserKey
 from warehouses.snowflake import ScriptLines, quoted, stage_name
 from warehouses.steps import StepFailed
 
@@ -41,7 +42,9 @@ class Diagnosis:
 
     config: dict[str, str]
     lines: ScriptLines
-    public_key: str
+    key: UserKey
+    # Which script gives the user the key: "setup script", or a rotation's "rotation script".
+    script: str
 
     def object_name(self, kind: str) -> str:
         database = quoted(self.config["database"])
@@ -97,10 +100,10 @@ def _login_failure(diagnosis: Diagnosis, errno: int | None, message: str) -> Ste
         return StepFailed(
             "key_rejected",
             message,
-            f"Snowflake did not accept this connection's key for the user {user}: the setup script has not run, "
-            f"or the user holds another key. Run the script's line ALTER USER {user} SET RSA_PUBLIC_KEY = '…'; "
-            f"then check with DESC USER {user}; that RSA_PUBLIC_KEY_FP is "
-            f"{key_pair.fingerprint(diagnosis.public_key)}.",
+            f"Snowflake did not accept this connection's key for the user {user}: the {diagnosis.script} has not run, "
+            f"or the user holds another key. Run the script's line ALTER USER {user} SET {diagnosis.key.slot} = '…'; "
+            f"then check with DESC USER {user}; that {diagnosis.key.slot}_FP is "
+            f"{key_pair.fingerprint(diagnosis.key.public_key)}.",
         )
     if errno == ROLE_NOT_GRANTED:
         return StepFailed(

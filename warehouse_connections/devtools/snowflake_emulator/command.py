@@ -9,9 +9,10 @@ import signal
 import sys
 import threading
 
-from models import WarehouseConnection, database
+from models import KeyRotation, WarehouseConnection, database
 from warehouse_connections.devtools.snowflake_emulator.emulator import SnowflakeEmulator
 from warehouse_connections.devtools.snowflake_emulator.keys import account_locator
+from warehouses import snowflake
 
 BANNER = """\
 Snowflake emulator at {url} (loopback only): every connection in the configured database logs in with its
@@ -22,21 +23,23 @@ key pair, and every stage exists. Point the service at it:
 Ctrl-C stops it."""
 
 
-def public_key_of_user(account: str, user: str) -> str | None:
-    """The public key of the connection whose account locator and USER these are, if one has them."""
+def public_keys_of_user(account: str, user: str) -> list[str]:
+    """The public keys of the connection whose account locator and USER these are: its own and a pending rotation's
+    (as if the rotation script had run too)."""
     # Every connection, at every login: fine on a developer's database (the config is JSON, not columns).
     with database.connection_context():
-        for connection in WarehouseConnection.select(WarehouseConnection.config, WarehouseConnection.public_key):
+        for connection in WarehouseConnection.select().where(WarehouseConnection.type == snowflake.NAME):
             config = json.loads(connection.config)
             if account_locator(config["account_identifier"]) == account and config["user"].upper() == user:
-                return connection.public_key
-    return None
+                pending = KeyRotation.get_or_none(KeyRotation.connection == connection.id)
+                return [connection.public_key] + ([pending.public_key] if pending else [])
+    return []
 
 
 def run(port: int) -> None:
     """Serves on 127.0.0.1:`port` (0: a free one) until SIGINT or SIGTERM; OSError if it cannot bind."""
     emulator = SnowflakeEmulator(port)
-    emulator.resolve_user = public_key_of_user
+    emulator.resolve_user = public_keys_of_user
     emulator.every_stage_exists = True
     stopped = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

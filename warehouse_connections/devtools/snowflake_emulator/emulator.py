@@ -20,7 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from warehouse_connections.devtools.snowflake_emulator.keys import account_locator, resolve_public_key
+from warehouse_connections.devtools.snowflake_emulator.keys import (
+    KEY_SLOTS,
+    account_locator,
+    public_key_fingerprint,
+    resolve_public_keys,
+)
 from warehouse_connections.devtools.snowflake_emulator.login import answer_login
 from warehouse_connections.devtools.snowflake_emulator.queries import answer_query, unquote_identifier
 from warehouse_connections.devtools.snowflake_emulator.wire import ok
@@ -46,14 +51,15 @@ class SnowflakeEmulator:
         self.warehouse_cannot_resume = False
         # Seconds every login waits before it is answered: a slow account, for races with the API.
         self.login_delay = 0.0
-        # For users nobody registered: (account locator, USER) -> base64 public key or None. Lets connections
+        # For users nobody registered: (account locator, USER) -> the base64 public keys it holds. Lets connections
         # made on the fly (a fuzzer's, the command's) authenticate as if their setup scripts had run.
-        self.resolve_user: Callable[[str, str], str | None] | None = None
+        self.resolve_user: Callable[[str, str], list[str]] | None = None
         # Every stage exists, on every account: for the same connections.
         self.every_stage_exists = False
         # One dict per request: method, path, query params and, where relevant, login data or SQL.
         self.requests: list[dict[str, Any]] = []
-        self._users: dict[tuple[str, str], rsa.RSAPublicKey] = {}
+        # (account locator, USER) -> {RSA_PUBLIC_KEY or RSA_PUBLIC_KEY_2: the key it holds there}
+        self._users: dict[tuple[str, str], dict[str, rsa.RSAPublicKey]] = {}
         # Stages that exist (add_stage); a missing stage is just one never added.
         self._stages: set[tuple[str, str, str]] = set()
         self._stage_files: dict[tuple[str, ...], set[str]] = {}
@@ -95,12 +101,25 @@ class SnowflakeEmulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def register_user(self, account_identifier: str, user: str, public_key_b64: str) -> None:
-        """Like ``ALTER USER … SET RSA_PUBLIC_KEY='<base64 DER SubjectPublicKeyInfo>'``."""
+    def register_user(
+        self, account_identifier: str, user: str, public_key_b64: str, slot: str = "RSA_PUBLIC_KEY"
+    ) -> None:
+        """Like ``ALTER USER … SET <slot>='<base64 DER SubjectPublicKeyInfo>'``: the user's other key stays."""
+        if slot not in KEY_SLOTS:
+            raise ValueError(f"a user holds keys in {KEY_SLOTS}, not {slot!r}")
         key = serialization.load_der_public_key(base64.b64decode("".join(public_key_b64.split())))
         if not isinstance(key, rsa.RSAPublicKey):
             raise ValueError("Snowflake key-pair authentication needs an RSA public key")
-        self._users[(account_locator(account_identifier), user.upper())] = key
+        self._users.setdefault((account_locator(account_identifier), user.upper()), {})[slot] = key
+
+    def unset_key(self, account_identifier: str, user: str, slot: str) -> None:
+        """Like ``ALTER USER … UNSET <slot>``."""
+        self._users.get((account_locator(account_identifier), user.upper()), {}).pop(slot, None)
+
+    def public_keys(self, account_identifier: str, user: str) -> dict[str, str]:
+        """What DESC USER shows of the user's keys: {slot: fingerprint}."""
+        keys = self._users.get((account_locator(account_identifier), user.upper()), {})
+        return {slot: public_key_fingerprint(key) for slot, key in keys.items()}
 
     def add_stage(self, database: str, schema: str, stage: str) -> None:
         self._stages.add((unquote_identifier(database), unquote_identifier(schema), unquote_identifier(stage)))
@@ -113,9 +132,10 @@ class SnowflakeEmulator:
     def paths(self) -> list[str]:
         return [entry["path"] for entry in self.requests]
 
-    def _public_key(self, account: str, user: str) -> rsa.RSAPublicKey | None:
-        """The key of (account locator, USER): a registered one, else what resolve_user gives."""
-        return self._users.get((account, user)) or resolve_public_key(self.resolve_user, account, user)
+    def _public_keys(self, account: str, user: str) -> list[rsa.RSAPublicKey]:
+        """The keys of (account locator, USER): the registered ones, else what resolve_user gives."""
+        registered = list(self._users.get((account, user), {}).values())
+        return registered or resolve_public_keys(self.resolve_user, account, user)
 
 
 def _make_handler(emulator: SnowflakeEmulator) -> type[BaseHTTPRequestHandler]:

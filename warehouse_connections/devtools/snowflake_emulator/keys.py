@@ -18,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+# The user properties that hold a user's public keys: two, so that keys can rotate.
+KEY_SLOTS = ("RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2")
 # Snowflake refuses key-pair JWTs whose lifetime exceeds one hour.
 MAX_JWT_LIFETIME_SECONDS = 3600
 CLOCK_SKEW_SECONDS = 60
@@ -38,20 +40,21 @@ def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def resolve_public_key(
-    resolve_user: Callable[[str, str], str | None] | None, account: str, user: str
-) -> rsa.RSAPublicKey | None:
-    """The key ``resolve_user`` gives (account locator, USER), if any."""
-    public_key_b64 = resolve_user(account, user) if resolve_user else None
-    return serialization.load_der_public_key(base64.b64decode(public_key_b64)) if public_key_b64 else None
+def resolve_public_keys(
+    resolve_user: Callable[[str, str], list[str]] | None, account: str, user: str
+) -> list[rsa.RSAPublicKey]:
+    """The keys ``resolve_user`` gives (account locator, USER)."""
+    keys_b64 = resolve_user(account, user) if resolve_user else []
+    return [serialization.load_der_public_key(base64.b64decode(key)) for key in keys_b64]
 
 
 def verify_jwt(
-    data: dict[str, Any], find_public_key: Callable[[str, str], rsa.RSAPublicKey | None]
+    data: dict[str, Any], find_public_keys: Callable[[str, str], list[rsa.RSAPublicKey]]
 ) -> tuple[dict[str, Any] | None, bool]:
     """(decoded claims or None, whether the token authenticates the claimed account and user).
 
-    ``data`` is the login request's; ``find_public_key`` maps (account locator, USER) to the user's key or None.
+    ``data`` is the login request's; ``find_public_keys`` maps (account locator, USER) to the user's keys (up to
+    two). As Snowflake does, the token's ``iss`` fingerprint picks the key that must verify it.
     """
     try:
         header_b64, claims_b64, signature_b64 = str(data.get("TOKEN")).split(".")
@@ -60,7 +63,11 @@ def verify_jwt(
     except ValueError:  # not three segments, bad base64 or bad JSON
         return None, False
     account, user = account_locator(str(data.get("ACCOUNT_NAME"))), str(data.get("LOGIN_NAME")).upper()
-    subject, public_key = f"{account}.{user}", find_public_key(account, user)
+    subject = f"{account}.{user}"
+    issuer = claims.get("iss")
+    public_key = next(
+        (key for key in find_public_keys(account, user) if issuer == f"{subject}.{public_key_fingerprint(key)}"), None
+    )
     if public_key is None or header.get("alg") != "RS256" or data.get("AUTHENTICATOR") != "SNOWFLAKE_JWT":
         return claims, False
     try:

@@ -54,7 +54,7 @@ def answer_login(
 ) -> tuple[int, dict[str, Any] | None]:
     """(HTTP status, JSON payload); status 0 answers nothing, payload None is a bare HTTP error."""
     data = body.get("data") or {}
-    claims, authenticated = verify_jwt(data, emulator._public_key)
+    claims, authenticated = verify_jwt(data, emulator._public_keys)
     # Logged instead of the token itself: enough to assert on, useless to replay.
     entry.update(
         login={key: data.get(key) for key in ("ACCOUNT_NAME", "LOGIN_NAME", "AUTHENTICATOR")},
