@@ -58,12 +58,20 @@ def test_migration_0003__existing_connections__snowflake_keys_in_the_first_slot_
     assert db.execute_sql("SELECT COUNT(*) FROM key_rotation").fetchone() == (0,)
 
 
-def test_migration_0003__down_then_up__leaves_the_schema_as_up_made_it(database_at_0002):
+def test_migration_0003__down_then_up__leaves_the_schema_as_up_made_it_and_no_pending_key(database_at_0002):
     db, runner = database_at_0002
+    db.execute_sql("INSERT INTO organisation (id, name, created_at) VALUES (1, 'Acme', '2026-12-01 10:00:00+00:00')")
+    insert_connection(db, "wc_snowflake000000000000", 1, "snowflake", "MIIBIjANBgkq")
     runner.up()
     columns = [column.name for column in db.get_columns("warehouse_connection")]
+    for name in ("private_key", "pending_private_key"):
+        db.execute_sql(
+            "INSERT INTO secret (connection_id, name, ciphertext, created_at) "
+            f"VALUES ('wc_snowflake000000000000', '{name}', 'gAAAA', '2026-12-01 10:00:00+00:00')"
+        )
 
     runner.down()
+    assert db.execute_sql("SELECT name FROM secret").fetchall() == [("private_key",)]
     assert "key_slot" not in [column.name for column in db.get_columns("warehouse_connection")]
     assert not db.table_exists("key_rotation")
     runner.up()

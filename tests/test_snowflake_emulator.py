@@ -129,6 +129,25 @@ def test_connect__user_with_two_keys__logs_in_with_either_until_one_is_unset(
     }
 
 
+def test_describe_user__own_user__shows_each_slots_fingerprint_and_another_user_is_not_found(
+    snowflake_emulator: SnowflakeEmulator, private_key: rsa.RSAPrivateKey
+) -> None:
+    snowflake_emulator.register_user(ACCOUNT, USER, public_key_b64(private_key), slot="RSA_PUBLIC_KEY_2")
+
+    with connect(snowflake_emulator.url, private_key) as conn, conn.cursor() as cursor:
+        rows = cursor.execute(f'DESC USER "{USER.upper()}"').fetchall()
+        columns = [column.name for column in cursor.description]
+        with pytest.raises(ProgrammingError) as refused:
+            cursor.execute('DESC USER "SOMEONE_ELSE"')
+
+    assert columns == ["property", "value", "default", "description"]
+    assert [row[:2] for row in rows] == [
+        ("RSA_PUBLIC_KEY_FP", "null"),
+        ("RSA_PUBLIC_KEY_2_FP", public_key_fingerprint(private_key.public_key())),
+    ]
+    assert (refused.value.errno, refused.value.sqlstate) == (2003, "02000")
+
+
 def test_register_user__a_slot_snowflake_has_not__is_refused(
     snowflake_emulator: SnowflakeEmulator, private_key: rsa.RSAPrivateKey
 ) -> None:

@@ -136,6 +136,45 @@ def test_full_rotation__script_run_then_complete__the_new_key_is_the_connections
     (login,) = [entry for entry in emulated_account.requests if entry["path"] == "/session/v1/login-request"]
     assert login["authenticated"] is True
     assert login["jwt_claims"]["iss"].endswith(key_pair.fingerprint(new_key.public_key))
+    # Then the session checked where the key is, and ran nothing else.
+    assert [(entry["sql"], entry["query_tag"]) for entry in emulated_account.requests if "sql" in entry] == [
+        ('DESC USER "FLAGSMITH_SERVICE"', f"flagsmith-warehouse-connections:{created['id']}")
+    ]
+
+
+def test_complete__new_key_set_in_the_other_slot__returns_409_key_in_other_slot_and_changes_nothing(
+    client, list_url, created, started, emulated_account
+):
+    # Someone ran SET RSA_PUBLIC_KEY with the new key instead of the rotation script's line.
+    run_rotation_script(emulated_account, created, {**started, "key_slot": "RSA_PUBLIC_KEY"})
+
+    response = client.post(complete_url(list_url, created["id"]))
+
+    step = response.json()["step"]
+    assert_problem(
+        response,
+        409,
+        "Conflict",
+        'DESC USER "FLAGSMITH_SERVICE" shows RSA_PUBLIC_KEY_2_FP = null, '
+        f"not the new key's {started['public_key_fingerprint']}.",
+        step=step,
+    )
+    assert step == {
+        "name": "check_key_slot",
+        "status": "failed",
+        "code": "key_in_other_slot",
+        "message": response.json()["detail"],
+        "hint": 'The user "FLAGSMITH_SERVICE" holds the new key, but not in RSA_PUBLIC_KEY_2, where the rotation puts '
+        "it: the old key's cleanup would then remove a key that works. Run the rotation script's line ALTER USER "
+        "\"FLAGSMITH_SERVICE\" SET RSA_PUBLIC_KEY_2 = '…'; and complete the rotation again.",
+        "retryable": False,
+        "duration_ms": step["duration_ms"],
+    }
+    assert client.get(f"{list_url}{created['id']}/").json() == created
+    assert client.get(rotation_url(list_url, created["id"])).json() == started
+    # Once the rotation script's own line ran too, the completion goes through.
+    run_rotation_script(emulated_account, created, started)
+    assert client.post(complete_url(list_url, created["id"])).status_code == 200
 
 
 def test_full_rotation__after_the_cleanup_script__tests_pass_with_the_new_key_alone(
@@ -321,3 +360,22 @@ def test_start__postgresql_connection__returns_409_it_has_no_key_pair(client, li
         response, 409, "Conflict", f"Warehouse connection '{connection['id']}' (postgresql) has no key pair to rotate."
     )
     assert client.get(rotation_url(list_url, connection["id"])).status_code == 404
+
+
+def test_rotation__connection_an_older_version_stored_without_a_slot__treats_its_key_as_in_the_first_slot(
+    client, list_url, created, emulated_account
+):
+    # A replica of the version before rotations, during a rolling deploy, writes no key_slot.
+    with database.connection_context():
+        WarehouseConnection.update(key_slot=None).where(WarehouseConnection.id == created["id"]).execute()
+
+    rotation = client.post(rotation_url(list_url, created["id"])).json()
+    edited = client.patch(f"{list_url}{created['id']}/", json={"warehouse": "LOAD_WH"})
+    run_rotation_script(emulated_account, created, rotation)
+    completed = client.post(complete_url(list_url, created["id"]))
+
+    assert rotation["key_slot"] == "RSA_PUBLIC_KEY_2"
+    assert edited.status_code == 200
+    assert f"SET RSA_PUBLIC_KEY = '{created['public_key']}';" in edited.json()["setup_script"]
+    assert completed.status_code == 200
+    assert 'ALTER USER "FLAGSMITH_SERVICE" UNSET RSA_PUBLIC_KEY;' in completed.json()["cleanup_script"]

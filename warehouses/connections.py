@@ -185,7 +185,11 @@ def _store_edit(warehouse: warehouses.WarehouseType, connection: WarehouseConnec
 
 def user_key(connection: WarehouseConnection) -> key_pair.UserKey | None:
     """The connection's public key and the user property it is in; None for a type without a key pair."""
-    return key_pair.UserKey(connection.public_key, connection.key_slot) if connection.key_slot else None
+    if connection.public_key == NO_PUBLIC_KEY:
+        return None
+    # A row that a replica of an older version wrote (during a rolling deploy) has no slot: it used the first.
+    slot = connection.key_slot or warehouses.get(connection.type).KEY_SLOTS[0]
+    return key_pair.UserKey(connection.public_key, slot)
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,8 @@ def history(organisation_pk: int, connection_id: str) -> list[ConnectionTestReco
 def delete(organisation_pk: int, connection_id: str) -> None:
     """Hard delete: the connection, every secret of it (a pending rotation's key too), in one transaction."""
     with database.atomic():
-        connection = get_row(organisation_pk, connection_id)
+        # Locked first, as every transaction that changes a connection's rotation or keys does: no deadlock.
+        connection = get_row(organisation_pk, connection_id, lock=True)
         point_of_no_return()
         Secret.delete().where(Secret.connection == connection.id).execute()
         KeyRotation.delete().where(KeyRotation.connection == connection.id).execute()

@@ -79,7 +79,7 @@ def start(organisation_pk: int, connection_id: str, settings: Settings) -> Pendi
         # Locked: a completion between this read and the insert would change the slot the new key must avoid.
         connection = get_row(organisation_pk, connection_id, lock=True)
         warehouse = _rotating(connection)
-        slot = next(slot for slot in warehouse.KEY_SLOTS if slot != connection.key_slot)
+        slot = next(slot for slot in warehouse.KEY_SLOTS if slot != user_key(connection).slot)
         try:
             with database.atomic():
                 rotation = KeyRotation.create(connection=connection.id, public_key=keys.public_key, key_slot=slot)
@@ -113,15 +113,12 @@ def complete(
     if failure is not None:
         raise KeyRejected(failure)
     warehouse = warehouses.get(connection.type)
-    new_key = UserKey(rotation.public_key, rotation.key_slot)
+    new_key = _new_key(rotation)
+    cleanup_script = warehouse.cleanup_script(connection.id, config, user_key(connection))
     with database.atomic():
         point_of_no_return()
-        # The rotation checked, and the connection at the revision it was checked with: else the check is stale.
-        taken = (
-            KeyRotation.delete()
-            .where((KeyRotation.connection == connection.id) & (KeyRotation.public_key == rotation.public_key))
-            .execute()
-        )
+        # The connection at the revision it was checked with, and the rotation checked: else the check is stale. The
+        # connection's row first, as start locks it: no deadlock.
         switched = (
             WarehouseConnection.update(
                 public_key=new_key.public_key,
@@ -134,16 +131,18 @@ def complete(
             .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
             .execute()
         )
-        if taken != 1 or switched != 1:
+        taken = (
+            KeyRotation.delete()
+            .where((KeyRotation.connection == connection.id) & (KeyRotation.public_key == rotation.public_key))
+            .execute()
+        )
+        if switched != 1 or taken != 1:
             raise StaleKeyCheck(connection.id)  # rolls back the transaction
         Secret.delete().where((Secret.connection == connection.id) & (Secret.name == PRIVATE_KEY)).execute()
         Secret.update(name=PRIVATE_KEY).where(
             (Secret.connection == connection.id) & (Secret.name == PENDING_PRIVATE_KEY)
         ).execute()
-    return CompletedRotation(
-        WarehouseConnection.get_by_id(connection.id).view(),
-        warehouse.cleanup_script(connection.id, config, user_key(connection)),
-    )
+    return CompletedRotation(WarehouseConnection.get_by_id(connection.id).view(), cleanup_script)
 
 
 def _check_new_key(organisation_pk: int, connection_id: str, settings: Settings):
@@ -154,8 +153,12 @@ def _check_new_key(organisation_pk: int, connection_id: str, settings: Settings)
         warehouse = warehouses.get(connection.type)
         config = stored_config(connection, warehouse)
         private_key = Secret.reveal(connection.id, PENDING_PRIVATE_KEY)
-    new_key = UserKey(rotation.public_key, rotation.key_slot)
-    return connection, rotation, config, warehouse.check_login(connection.id, config, new_key, private_key, settings)
+    return (
+        connection,
+        rotation,
+        config,
+        warehouse.check_login(connection.id, config, _new_key(rotation), private_key, settings),
+    )
 
 
 def _rotating(connection: WarehouseConnection) -> KeyRotatingType:
@@ -174,6 +177,9 @@ def _rotation_of(connection: WarehouseConnection) -> KeyRotation:
 
 def _pending(connection: WarehouseConnection, warehouse: KeyRotatingType, rotation: KeyRotation) -> PendingRotation:
     # The script names the connection's user as it is now: an edit keeps the rotation.
-    new_key = UserKey(rotation.public_key, rotation.key_slot)
-    script = warehouse.rotation_script(connection.id, stored_config(connection, warehouse), new_key)
-    return PendingRotation(new_key, script, rotation.started_at)
+    script = warehouse.rotation_script(connection.id, stored_config(connection, warehouse), _new_key(rotation))
+    return PendingRotation(_new_key(rotation), script, rotation.started_at)
+
+
+def _new_key(rotation: KeyRotation) -> UserKey:
+    return UserKey(rotation.public_key, rotation.key_slot)

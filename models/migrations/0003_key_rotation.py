@@ -34,4 +34,6 @@ def up(migrator, db):
 
 
 def down(migrator, db):
+    # The pending rotations' private keys go with them.
+    db.execute_sql(f"DELETE FROM secret WHERE name = {db.param}", ("pending_private_key",))
     migrator.migrate(migrator.drop_table("key_rotation"), migrator.drop_column("warehouse_connection", "key_slot"))

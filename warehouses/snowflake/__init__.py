@@ -100,9 +100,13 @@ def set_key_line(config: dict[str, str], key: UserKey) -> str:
     validate(config)
     if not BASE64.fullmatch(key.public_key):
         raise ValueError("the public key must be base64")
+    return f"ALTER USER {quoted(config['user'])} SET {checked_slot(key)} = '{key.public_key}';"
+
+
+def checked_slot(key: UserKey) -> str:
     if key.slot not in KEY_SLOTS:
         raise ValueError(f"a Snowflake user keeps public keys in {' and '.join(KEY_SLOTS)}, not {key.slot!r}")
-    return f"ALTER USER {quoted(config['user'])} SET {key.slot} = '{key.public_key}';"
+    return key.slot
 
 
 def fingerprint_comment(config: dict[str, str], key: UserKey) -> str:
@@ -156,15 +160,13 @@ USE ROLE SECURITYADMIN;
 
 def cleanup_script(connection_id: str, config: dict[str, str], old_key: UserKey) -> str:
     validate(config)
-    if old_key.slot not in KEY_SLOTS:
-        raise ValueError(f"a Snowflake user keeps public keys in {' and '.join(KEY_SLOTS)}, not {old_key.slot!r}")
     return f"""\
 -- Flagsmith Analytics: the old key of warehouse connection {connection_id}
 -- The service logs in with the new key now; this takes the old one ({key_pair.fingerprint(old_key.public_key)})
 -- from the user, so that it no longer logs in anywhere. Run as a user who holds SECURITYADMIN (or ACCOUNTADMIN).
 
 USE ROLE SECURITYADMIN;
-ALTER USER {quoted(config["user"])} UNSET {old_key.slot};
+ALTER USER {quoted(config["user"])} UNSET {checked_slot(old_key)};
 """
 
 

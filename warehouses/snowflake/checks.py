@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import snowflake.connector
 from snowflake.connector.errors import Error
 
-from warehouses import reach
+from warehouses import key_pair, reach
 from warehouses.key_pair import UserKey
 from warehouses.snowflake import STAGE, quoted, script_lines, stage_name
-from warehouses.snowflake.diagnosis import Diagnosis, failure_of, missing_object
+from warehouses.snowflake.diagnosis import Diagnosis, failure_of, key_in_other_slot, missing_object
 from warehouses.steps import Step, StepFailed, StepResult, run_steps
 
 if TYPE_CHECKING:
@@ -124,6 +124,16 @@ def _create_table(session: Session) -> None:
             session.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def _check_key_slot(session: Session) -> None:
+    """The key that logged in is in the property it should be: Snowflake accepts a key from either."""
+    key = session.diagnosis.key
+    with _diagnosed(session, "check_key_slot"):
+        rows = session.execute(f"DESC USER {quoted(session.config['user'])}")
+    shown = {row[0]: row[1] for row in rows}.get(f"{key.slot}_FP")
+    if shown != key_pair.fingerprint(key.public_key):
+        raise key_in_other_slot(session.diagnosis, shown or "null")
+
+
 @contextlib.contextmanager
 def _diagnosed(session: Session, step: str):
     """A connector error inside the block fails the step with the code and hint its errno calls for."""
@@ -141,8 +151,8 @@ STEPS = (
     Step("write_stage", _write_stage),
     Step("create_table", _create_table),
 )
-# Whether the warehouse accepts a key, and nothing more.
-LOGIN_STEPS = STEPS[:2]
+# Whether the warehouse accepts a key, from the user property it should be in: a rotation's check.
+LOGIN_STEPS = (*STEPS[:2], Step("check_key_slot", _check_key_slot))
 
 
 def endpoint(session: Session) -> tuple[str, int, str]:

@@ -174,3 +174,16 @@ def _unexpected(message: str) -> StepFailed:
         message,
         "Snowflake refused this step for a reason the test does not know; the message says what.",
     )
+
+
+def key_in_other_slot(diagnosis: Diagnosis, shown: str) -> StepFailed:
+    """The new key logs in, but from the user property the rotation script does not set."""
+    user, slot = quoted(diagnosis.config["user"]), diagnosis.key.slot
+    return StepFailed(
+        "key_in_other_slot",
+        f"DESC USER {user} shows {slot}_FP = {shown}, "
+        f"not the new key's {key_pair.fingerprint(diagnosis.key.public_key)}.",
+        f"The user {user} holds the new key, but not in {slot}, where the rotation puts it: the old key's cleanup "
+        f"would then remove a key that works. Run the {diagnosis.script}'s line ALTER USER {user} SET {slot} = '…'; "
+        "and complete the rotation again.",
+    )

@@ -13,6 +13,7 @@ from models import KeyRotation, WarehouseConnection, database
 from warehouse_connections.devtools.snowflake_emulator.emulator import SnowflakeEmulator
 from warehouse_connections.devtools.snowflake_emulator.keys import account_locator
 from warehouses import snowflake
+from warehouses.connections import user_key
 
 BANNER = """\
 Snowflake emulator at {url} (loopback only): every connection in the configured database logs in with its
@@ -23,17 +24,18 @@ key pair, and every stage exists. Point the service at it:
 Ctrl-C stops it."""
 
 
-def public_keys_of_user(account: str, user: str) -> list[str]:
-    """The public keys of the connection whose account locator and USER these are: its own and a pending rotation's
-    (as if the rotation script had run too)."""
+def public_keys_of_user(account: str, user: str) -> dict[str, str]:
+    """{slot: public key} of the connection whose account locator and USER these are: its own key and a pending
+    rotation's (as if the rotation script had run too)."""
     # Every connection, at every login: fine on a developer's database (the config is JSON, not columns).
     with database.connection_context():
         for connection in WarehouseConnection.select().where(WarehouseConnection.type == snowflake.NAME):
             config = json.loads(connection.config)
             if account_locator(config["account_identifier"]) == account and config["user"].upper() == user:
                 pending = KeyRotation.get_or_none(KeyRotation.connection == connection.id)
-                return [connection.public_key] + ([pending.public_key] if pending else [])
-    return []
+                current = user_key(connection)
+                return {current.slot: current.public_key, **({pending.key_slot: pending.public_key} if pending else {})}
+    return {}
 
 
 def run(port: int) -> None:

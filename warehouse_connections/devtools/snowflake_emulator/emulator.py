@@ -51,9 +51,9 @@ class SnowflakeEmulator:
         self.warehouse_cannot_resume = False
         # Seconds every login waits before it is answered: a slow account, for races with the API.
         self.login_delay = 0.0
-        # For users nobody registered: (account locator, USER) -> the base64 public keys it holds. Lets connections
-        # made on the fly (a fuzzer's, the command's) authenticate as if their setup scripts had run.
-        self.resolve_user: Callable[[str, str], list[str]] | None = None
+        # For users nobody registered: (account locator, USER) -> {slot: base64 public key} of the keys it holds. Lets
+        # connections made on the fly (a fuzzer's, the command's) authenticate as if their setup scripts had run.
+        self.resolve_user: Callable[[str, str], dict[str, str]] | None = None
         # Every stage exists, on every account: for the same connections.
         self.every_stage_exists = False
         # One dict per request: method, path, query params and, where relevant, login data or SQL.
@@ -118,7 +118,7 @@ class SnowflakeEmulator:
 
     def public_keys(self, account_identifier: str, user: str) -> dict[str, str]:
         """What DESC USER shows of the user's keys: {slot: fingerprint}."""
-        keys = self._users.get((account_locator(account_identifier), user.upper()), {})
+        keys = self._keys_of(account_locator(account_identifier), user.upper())
         return {slot: public_key_fingerprint(key) for slot, key in keys.items()}
 
     def add_stage(self, database: str, schema: str, stage: str) -> None:
@@ -132,10 +132,9 @@ class SnowflakeEmulator:
     def paths(self) -> list[str]:
         return [entry["path"] for entry in self.requests]
 
-    def _public_keys(self, account: str, user: str) -> list[rsa.RSAPublicKey]:
-        """The keys of (account locator, USER): the registered ones, else what resolve_user gives."""
-        registered = list(self._users.get((account, user), {}).values())
-        return registered or resolve_public_keys(self.resolve_user, account, user)
+    def _keys_of(self, account: str, user: str) -> dict[str, rsa.RSAPublicKey]:
+        """The keys of (account locator, USER) by slot: the registered ones, else what resolve_user gives."""
+        return self._users.get((account, user)) or resolve_public_keys(self.resolve_user, account, user)
 
 
 def _make_handler(emulator: SnowflakeEmulator) -> type[BaseHTTPRequestHandler]:

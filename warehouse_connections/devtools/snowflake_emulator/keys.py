@@ -41,11 +41,11 @@ def _b64url_decode(segment: str) -> bytes:
 
 
 def resolve_public_keys(
-    resolve_user: Callable[[str, str], list[str]] | None, account: str, user: str
-) -> list[rsa.RSAPublicKey]:
-    """The keys ``resolve_user`` gives (account locator, USER)."""
-    keys_b64 = resolve_user(account, user) if resolve_user else []
-    return [serialization.load_der_public_key(base64.b64decode(key)) for key in keys_b64]
+    resolve_user: Callable[[str, str], dict[str, str]] | None, account: str, user: str
+) -> dict[str, rsa.RSAPublicKey]:
+    """The keys ``resolve_user`` gives (account locator, USER), by slot."""
+    keys_b64 = resolve_user(account, user) if resolve_user else {}
+    return {slot: serialization.load_der_public_key(base64.b64decode(key)) for slot, key in keys_b64.items()}
 
 
 def verify_jwt(

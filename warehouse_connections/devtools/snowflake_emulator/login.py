@@ -6,7 +6,7 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from warehouse_connections.devtools.snowflake_emulator.keys import verify_jwt
+from warehouse_connections.devtools.snowflake_emulator.keys import account_locator, verify_jwt
 from warehouse_connections.devtools.snowflake_emulator.queries import unquote_identifier
 from warehouse_connections.devtools.snowflake_emulator.wire import error, ok
 
@@ -54,7 +54,7 @@ def answer_login(
 ) -> tuple[int, dict[str, Any] | None]:
     """(HTTP status, JSON payload); status 0 answers nothing, payload None is a bare HTTP error."""
     data = body.get("data") or {}
-    claims, authenticated = verify_jwt(data, emulator._public_keys)
+    claims, authenticated = verify_jwt(data, lambda account, user: list(emulator._keys_of(account, user).values()))
     # Logged instead of the token itself: enough to assert on, useless to replay.
     entry.update(
         login={key: data.get(key) for key in ("ACCOUNT_NAME", "LOGIN_NAME", "AUTHENTICATOR")},
@@ -80,11 +80,16 @@ def answer_login(
             {"nextAction": "RETRY_LOGIN", "authnMethod": "KEY_PAIR", "signInOptions": {}},
         )
     tag = entry["session_parameters"].get("QUERY_TAG")
-    return 200, ok(open_session(emulator._sessions, entry["params"], emulator.unusable, tag))
+    user = (account_locator(str(data.get("ACCOUNT_NAME"))), str(data.get("LOGIN_NAME")).upper())
+    return 200, ok(open_session(emulator._sessions, entry["params"], emulator.unusable, tag, user))
 
 
 def open_session(
-    sessions: dict[str, dict[str, Any]], params: dict[str, str], unusable: set[str], query_tag: str | None
+    sessions: dict[str, dict[str, Any]],
+    params: dict[str, str],
+    unusable: set[str],
+    query_tag: str | None,
+    user: tuple[str, str],
 ) -> dict[str, Any]:
     """Adds a session with the context the login's query ``params`` ask for; the login answer's data.
 
@@ -97,7 +102,8 @@ def open_session(
         for name, param in SESSION_INFO.items()
     }
     token = secrets.token_urlsafe(24)
-    sessions[token] = {**session, "queryTag": query_tag, "tables": set()}
+    # `user`: (account locator, USER), whom DESC USER may describe.
+    sessions[token] = {**session, "queryTag": query_tag, "tables": set(), "user": user}
     # AUTOCOMMIT=true as on Snowflake; otherwise `with connect() as conn:` would send COMMIT on exit.
     return {
         "token": token,

@@ -2,7 +2,8 @@
 
 Answered: SELECT 1; SELECT CURRENT_WAREHOUSE(), CURRENT_DATABASE(), CURRENT_SCHEMA(); LIST @stage;
 COPY INTO @stage/prefix/ FROM (SELECT …); REMOVE @stage/prefix/; CREATE TEMPORARY TABLE, INSERT INTO and
-DROP TABLE [IF EXISTS] of a table. Errors carry Snowflake's code, sqlstate and wording.
+DROP TABLE [IF EXISTS] of a table; DESC USER of the session's own user (its keys' fingerprints). Errors carry
+Snowflake's code, sqlstate and wording.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from warehouse_connections.devtools.snowflake_emulator.keys import KEY_SLOTS
 from warehouse_connections.devtools.snowflake_emulator.wire import error, ok
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ COPY_INTO = re.compile(rf"\s*copy\s+into\s+{LOCATION}\s+from\s+\(.*\)\s*;?\s*", 
 REMOVE = re.compile(rf"\s*(?:remove|rm)\s+{LOCATION}\s*;?\s*", re.IGNORECASE)
 CREATE_TABLE = re.compile(rf"\s*create\s+temporary\s+table\s+({QUALIFIED})\s*\(.*\)\s*;?\s*", re.IGNORECASE)
 INSERT = re.compile(rf"\s*insert\s+into\s+({QUALIFIED})\s.*", re.IGNORECASE | re.DOTALL)
+DESCRIBE_USER = re.compile(rf"\s*desc(?:ribe)?\s+user\s+({NAME})\s*;?\s*", re.IGNORECASE)
 DROP_TABLE = re.compile(rf"\s*drop\s+table\s+(?:if\s+exists\s+)?({QUALIFIED})\s*;?\s*", re.IGNORECASE)
 # Snowflake's statement type families; the connector derives row counts from them.
 SELECT_TYPE, DML_TYPE, DDL_TYPE, FILE_TYPE = 0x1000, 0x3100, 0x6100, 0x7300
@@ -113,7 +116,23 @@ def _run(emulator: SnowflakeEmulator, session: dict[str, Any], sql: str) -> tupl
         table = _qualified(session, match.group(1))
         session["tables"].discard(table)
         return [rowtype("status", "text")], [[f"{table[2]} successfully dropped."]], DDL_TYPE
+    if match := DESCRIBE_USER.fullmatch(sql):
+        return _describe_user(emulator, session, unquote_identifier(match.group(1)))
     raise Refused("000002", "0A000", f"Unsupported feature: the emulator cannot run {sql!r}.")
+
+
+def _describe_user(emulator: SnowflakeEmulator, session: dict[str, Any], user: str) -> tuple[list, list, int]:
+    """The key properties of DESC USER; a user may always describe itself, and here no one else."""
+    account, own_user = session["user"]
+    if user != own_user:
+        raise Refused("002003", "02000", f"SQL compilation error:\nUser '{user}' does not exist or not authorized.")
+    fingerprints = emulator.public_keys(account, user)
+    columns = [rowtype(name, "text") for name in ("property", "value", "default", "description")]
+    rows = [
+        [f"{slot}_FP", fingerprints.get(slot, "null"), "null", "Fingerprint of user's RSA public key."]
+        for slot in KEY_SLOTS
+    ]
+    return columns, rows, SELECT_TYPE
 
 
 def _qualified(session: dict[str, Any], name: str) -> tuple[str, ...]:
