@@ -262,3 +262,15 @@ def postgresql_relay(settings):
     relay = TcpRelay(server.port or 5432, server.hostname or "127.0.0.1")
     yield relay
     relay.close()
+
+
+@pytest.fixture(params=["on the event loop", "in the handler"])
+def one_test_at_a_time(request, app, settings, emulated_account, api_key, monkeypatch):
+    """A client of an app whose process runs one connection test (or key rotation check) at once. The session app
+    refuses beyond it on the event loop (web/fast_path.py); one without the fast path refuses in the handler."""
+    if request.param == "on the event loop":
+        serving = app
+    else:
+        serving = create_app(dataclasses.replace(settings, fast_path=False, snowflake_endpoint=emulated_account.url))
+    monkeypatch.setattr(serving.app.extensions[EXTENSION].tests, "limit", 1)
+    return serving.test_client(headers={"Authorization": f"Api-Key {api_key}"}), request.param

@@ -1,6 +1,5 @@
 """Key rotation against what happens meanwhile: edits, cancels, deletes, tests and a full test pool."""
 
-import dataclasses
 import threading
 import time
 
@@ -10,8 +9,6 @@ from models import KeyRotation, Secret, WarehouseConnection, database
 from models.secret import PENDING_PRIVATE_KEY, PRIVATE_KEY
 from tests.key_rotations import complete_url, rotation_url, run_rotation_script
 from tests.problems import assert_problem
-from warehouse_connections.app import create_app
-from warehouse_connections.web.app_state import EXTENSION
 from warehouses import key_rotations
 
 LOGIN = "/session/v1/login-request"
@@ -143,21 +140,10 @@ def test_start__twice_at_once__one_rotation_is_pending_with_one_key(client, list
         assert Secret.select().where(Secret.name == PENDING_PRIVATE_KEY).count() == 1
 
 
-@pytest.fixture(params=["on the event loop", "in the handler"])
-def one_check_at_a_time(request, app, settings, emulated_account, api_key, monkeypatch):
-    """A client of an app whose process runs one connection test or key check at once (see the test history's)."""
-    if request.param == "on the event loop":
-        serving = app
-    else:
-        serving = create_app(dataclasses.replace(settings, fast_path=False, snowflake_endpoint=emulated_account.url))
-    monkeypatch.setattr(serving.app.extensions[EXTENSION].tests, "limit", 1)
-    return serving.test_client(headers={"Authorization": f"Api-Key {api_key}"}), request.param
-
-
 def test_complete__every_test_slot_taken__returns_503_at_once_and_changes_nothing(
-    one_check_at_a_time, list_url, created, ready, emulated_account, monkeypatch
+    one_test_at_a_time, list_url, created, ready, emulated_account, monkeypatch
 ):
-    client, refused_where = one_check_at_a_time
+    client, refused_where = one_test_at_a_time
     emulated_account.login_delay = 2
     testing, _ = in_background(lambda: client.post(f"{list_url}{created['id']}/test/"))
     wait_for_logins(emulated_account, 1)

@@ -1,19 +1,14 @@
 """GET …/{id}/tests/: a connection's test history, newest first, and POST …/test/ beyond the concurrency limit."""
 
-import dataclasses
 import json
 import threading
 import time
-
-import pytest
 
 from models import ConnectionTest, database
 from models.connection_test import HISTORY_LENGTH
 from tests import leak_guard
 from tests.examples import issue_key
 from tests.problems import assert_problem
-from warehouse_connections.app import create_app
-from warehouse_connections.web.app_state import EXTENSION
 from warehouses import connections
 
 
@@ -126,18 +121,6 @@ def test_history__other_organisations_connection__returns_404(client, list_url, 
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-
-
-@pytest.fixture(params=["on the event loop", "in the handler"])
-def one_test_at_a_time(request, app, settings, emulated_account, api_key, monkeypatch):
-    """A client of an app whose process runs one connection test at once. The session app refuses beyond it on
-    the event loop (web/fast_path.py); one without the fast path refuses in the handler."""
-    if request.param == "on the event loop":
-        serving = app
-    else:
-        serving = create_app(dataclasses.replace(settings, fast_path=False, snowflake_endpoint=emulated_account.url))
-    monkeypatch.setattr(serving.app.extensions[EXTENSION].tests, "limit", 1)
-    return serving.test_client(headers={"Authorization": f"Api-Key {api_key}"}), request.param
 
 
 def test_test__every_slot_taken__returns_503_at_once_and_runs_nothing(
