@@ -16,6 +16,7 @@ const STEP_LABELS = {
   run_query: "Run a query",
   schema_privileges: "Check the schema's privileges",
   create_table: "Create a table",
+  check_key_slot: "Find the new key where the rotation puts it",
 };
 /** @type {Record<ConnectionTestStep["status"], { mark: string, word: string }>} */
 const STEP_STATUSES = {
