@@ -49,7 +49,7 @@ class SnowflakeEmulator:
         self.denied: set[str] = set()
         # The warehouse is suspended and a resource monitor keeps it so (090073 for statements that need it).
         self.warehouse_cannot_resume = False
-        # Seconds every login waits before it is answered: a slow account, for races with the API.
+        # Seconds each login waits before it is answered, as set when it arrived: a slow account, for races.
         self.login_delay = 0.0
         # For users nobody registered: (account locator, USER) -> {slot: base64 public key} of the keys it holds. Lets
         # connections made on the fly (a fuzzer's, the command's) authenticate as if their setup scripts had run.
@@ -144,6 +144,9 @@ def _make_handler(emulator: SnowflakeEmulator) -> type[BaseHTTPRequestHandler]:
             params = {key: values[0] for key, values in parse_qs(url.query).items()}
             # Each handler annotates its own entry: requests (e.g. telemetry and a query) can overlap.
             entry = {"method": self.command, "path": url.path, "params": params}
+            if url.path == "/session/v1/login-request":
+                # Fixed before the login shows in `requests`: a test that sees it may change login_delay at once.
+                entry["delay"] = emulator.login_delay
             emulator.requests.append(entry)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.headers.get("Content-Encoding", "").lower() == "gzip":

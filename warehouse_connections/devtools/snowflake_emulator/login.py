@@ -62,8 +62,8 @@ def answer_login(
         jwt_claims=claims,
         authenticated=authenticated,
     )
-    if emulator.login_delay:
-        emulator._stopping.wait(emulator.login_delay)
+    if entry["delay"]:
+        emulator._stopping.wait(entry["delay"])
     if emulator.failure in ("http_403", "http_503"):
         return int(emulator.failure[-3:]), None
     if emulator.failure == "hang":
