@@ -24,6 +24,7 @@ PAGE_FILES = {
     "/connect/setup.js",
     "/connect/testing.js",
     "/connect/manage.js",
+    "/connect/rotation.js",
 }
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "

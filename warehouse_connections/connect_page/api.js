@@ -1,12 +1,14 @@
 // The API calls the page makes, typed by the spec: a path or body the spec does not have fails the type-check.
 
-/** @import { ApiPaths, Problem, WarehouseConnection } from "./types.js" */
+/** @import { ApiPaths, ConnectionTestStep, KeyCheckProblem, KeyRotation, KeyRotationCompleted, WarehouseConnection } from "./types.js" */
 import { credentials } from "./session.js";
 
 const API_ROOT = "/api/v1";
 const COLLECTION = /** @satisfies {keyof ApiPaths} */ ("/organisations/{organisation_pk}/integrations/warehouse-connections/");
 const ITEM = /** @satisfies {keyof ApiPaths} */ ("/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/");
 const TEST = /** @satisfies {keyof ApiPaths} */ ("/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/test/");
+const ROTATION = /** @satisfies {keyof ApiPaths} */ ("/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/key-rotation/");
+const COMPLETE = /** @satisfies {keyof ApiPaths} */ ("/organisations/{organisation_pk}/integrations/warehouse-connections/{id}/key-rotation/complete/");
 
 /** @typedef {ApiPaths[typeof COLLECTION]["get"]["responses"][200]["content"]["application/json"]} ConnectionList */
 /** @typedef {ApiPaths[typeof COLLECTION]["post"]["requestBody"]["content"]["application/json"]} CreateBody */
@@ -15,15 +17,24 @@ const TEST = /** @satisfies {keyof ApiPaths} */ ("/organisations/{organisation_p
 /** @typedef {NonNullable<ApiPaths[typeof ITEM]["patch"]["requestBody"]>["content"]["application/json"]} PatchBody */
 /** @typedef {ApiPaths[typeof ITEM]["patch"]["responses"][200]["content"]["application/json"]} Patched */
 /** @typedef {ApiPaths[typeof TEST]["post"]["responses"][200]["content"]["application/json"]} TestResult */
+/** @typedef {ApiPaths[typeof ROTATION]["post"]["responses"][201]["content"]["application/json"]} Started */
+/** @typedef {ApiPaths[typeof ROTATION]["get"]["responses"][200]["content"]["application/json"]} Pending */
+/** @typedef {ApiPaths[typeof COMPLETE]["post"]["responses"][200]["content"]["application/json"]} Completed */
 
 /** An answer other than 2xx, or no answer: `detail` is the problem's, for a person. */
 export class ApiError extends Error {
-  /** @param {number} status 0 when the service could not be reached @param {string} detail @param {number | null} retryAfter */
-  constructor(status, detail, retryAfter) {
+  /**
+   * @param {number} status 0 when the service could not be reached
+   * @param {string} detail
+   * @param {number | null} retryAfter
+   * @param {ConnectionTestStep | null} [step] the failed step of a refused key rotation
+   */
+  constructor(status, detail, retryAfter, step = null) {
     super(detail);
     this.status = status;
     this.detail = detail;
     this.retryAfter = retryAfter;
+    this.step = step;
   }
 }
 
@@ -37,11 +48,11 @@ function url(template, id) {
 
 /** @param {Response} response @returns {Promise<ApiError>} */
 async function problemOf(response) {
-  /** @type {Partial<Problem> | null} */
+  /** @type {Partial<KeyCheckProblem> | null} */
   const problem = await response.json().catch(() => null);
   const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
   const detail = typeof problem?.detail === "string" ? problem.detail : `The service answered ${response.status}.`;
-  return new ApiError(response.status, detail, Number.isNaN(retryAfter) ? null : retryAfter);
+  return new ApiError(response.status, detail, Number.isNaN(retryAfter) ? null : retryAfter, problem?.step ?? null);
 }
 
 /**
@@ -109,6 +120,32 @@ export async function testConnection(id) {
 /** @param {string} id */
 export async function deleteConnection(id) {
   await call("DELETE", url(ITEM, id));
+}
+
+/** @param {string} id @returns {Promise<KeyRotation>} a new key pair, pending */
+export async function startKeyRotation(id) {
+  return /** @type {Started} */ (await call("POST", url(ROTATION, id)));
+}
+
+/** @param {string} id @returns {Promise<KeyRotation | null>} null when none is pending (or the connection is gone) */
+export async function getKeyRotation(id) {
+  try {
+    return /** @type {Pending} */ (await call("GET", url(ROTATION, id)));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** @param {string} id @returns {Promise<KeyRotationCompleted>} */
+export async function completeKeyRotation(id) {
+  const completed = /** @type {Completed} */ (await call("POST", url(COMPLETE, id)));
+  return { ...completed, connection: snowflakeOnly(completed.connection) };
+}
+
+/** @param {string} id */
+export async function cancelKeyRotation(id) {
+  await call("DELETE", url(ROTATION, id));
 }
 
 /**

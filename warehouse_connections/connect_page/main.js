@@ -7,7 +7,8 @@ import { initConfigure, showConfigure as renderConfigure } from "./configure.js"
 import { initManage, refreshLastTested, renderManage } from "./manage.js";
 import { announce, byId, currentView, find, message, meta, show, view } from "./page.js";
 import * as session from "./session.js";
-import { initSetup, renderSetup } from "./setup.js";
+import { initRotation } from "./rotation.js";
+import { initCopyButtons, renderSetup } from "./setup.js";
 import { renderFailure, runTest } from "./testing.js";
 
 const READ_ONLY_LINE =
@@ -56,6 +57,10 @@ const flow = {
   showFailure(result) {
     renderFailure(/** @type {ConnectionTestFailed} */ (result));
     showView("test", "The connection test failed.");
+  },
+  showView(name, shown, notice) {
+    connection = shown;
+    showView(name, notice);
   },
   guard,
   readOnly: () => readOnly,
@@ -180,8 +185,9 @@ function initNavigation() {
 function start() {
   initSignIn();
   initConfigure(flow);
-  initSetup();
+  initCopyButtons();
   initManage(flow);
+  initRotation(flow);
   initNavigation();
   const handed = session.takeTokenFromFragment();
   session.listenForToken(meta("wc-embedding-origins").split(" ").filter(Boolean), acceptToken);

@@ -1,6 +1,6 @@
 // The page's shell: its elements, which view shows, what is announced. Server text only ever goes in as text.
 
-const VIEWS = ["signin", "configure", "setup", "test", "manage", "edit"];
+const VIEWS = ["signin", "configure", "setup", "test", "manage", "edit", "rotate", "rotated"];
 
 /** @param {string} id @returns {HTMLElement} */
 export function byId(id) {

@@ -1,4 +1,5 @@
-// The setup view: the script to run in Snowflake, the public key and its fingerprint, each with its own Copy.
+// The setup view: the script to run in Snowflake, the public key and its fingerprint, each with its own Copy
+// (which the key rotation's scripts use too).
 
 /** @import { WarehouseConnection } from "./types.js" */
 import { byId, find, message, view } from "./page.js";
@@ -43,8 +44,9 @@ async function copy(button) {
   }, COPIED_FOR_MS);
 }
 
-export function initSetup() {
-  for (const button of view("setup").querySelectorAll("button.copy")) {
+/** Every Copy button of the page: the setup view's and the key rotation's. */
+export function initCopyButtons() {
+  for (const button of document.querySelectorAll("button.copy")) {
     if (button instanceof HTMLButtonElement) button.addEventListener("click", () => copy(button));
   }
 }

@@ -66,15 +66,26 @@ function stepItem(step) {
   return item;
 }
 
+/**
+ * Fills a `.failure` block: which step failed and why, its hint, and the warehouse's own error.
+ * @param {HTMLElement} block
+ * @param {ConnectionTestStep | undefined} failed
+ * @param {string} rawError
+ * @param {string} again what the person would do again, e.g. "test again"
+ */
+export function renderFailedStep(block, failed, rawError, again) {
+  const retry = failed?.retryable ? ` This may pass if you ${again} later, unchanged.` : "";
+  find(block, ".failed-step", HTMLElement).textContent = failed
+    ? `Failed at: ${STEP_LABELS[failed.name]} (${failed.code ?? "unexpected"}).${retry}`
+    : "The test failed.";
+  find(block, ".hint", HTMLElement).textContent = failed?.hint ?? "";
+  find(block, ".raw-error", HTMLElement).textContent = rawError;
+}
+
 /** @param {ConnectionTestFailed} result */
 export function renderFailure(result) {
   const section = view("test");
   const failed = result.steps.find((step) => step.status === "failed");
-  const retry = failed?.retryable ? " This may pass if you test again later, unchanged." : "";
-  find(section, ".failed-step", HTMLElement).textContent = failed
-    ? `Failed at: ${STEP_LABELS[failed.name]} (${failed.code ?? "unexpected"}).${retry}`
-    : "The test failed.";
-  find(section, ".hint", HTMLElement).textContent = failed?.hint ?? "";
-  find(section, ".raw-error", HTMLElement).textContent = result.error;
+  renderFailedStep(find(section, ".failure", HTMLElement), failed, result.error, "test again");
   find(section, ".steps", HTMLOListElement).replaceChildren(...result.steps.map(stepItem));
 }

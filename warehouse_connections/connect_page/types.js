@@ -8,7 +8,9 @@
 /** @typedef {components["schemas"]["ConnectionTestResult"]} ConnectionTestResult */
 /** @typedef {components["schemas"]["ConnectionTestFailed"]} ConnectionTestFailed */
 /** @typedef {components["schemas"]["ConnectionTestStep"]} ConnectionTestStep */
-/** @typedef {components["schemas"]["Problem"]} Problem */
+/** @typedef {components["schemas"]["KeyCheckProblem"]} KeyCheckProblem */
+/** @typedef {components["schemas"]["KeyRotation"]} KeyRotation */
+/** @typedef {components["schemas"]["KeyRotationCompleted"]} KeyRotationCompleted */
 /** @typedef {paths} ApiPaths */
 
 /** @typedef {"warehouse" | "database" | "schema" | "role" | "user"} NameField */
@@ -21,6 +23,8 @@
  * @property {(connection: WarehouseConnection, notice?: string) => void} showManage
  * @property {(notice?: string) => void} showConfigure
  * @property {(result: ConnectionTestFailed) => void} showFailure
+ * @property {(name: "rotate" | "rotated", connection: WarehouseConnection, notice?: string) => void} showView a
+ *   view its module has rendered, for this connection
  * @property {(action: () => Promise<void>, messages: HTMLElement) => Promise<void>} guard runs an API action;
  *   a 401 brings the sign-in back, a 403 makes the page read-only, anything else shows in `messages`
  * @property {() => boolean} readOnly
