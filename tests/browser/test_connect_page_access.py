@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 READ_ONLY_LINE = (
     "You have read-only access: you can see this connection, but only an admin (or a full API key) can create, "
-    "test, edit or disconnect it."
+    "test, edit or disconnect it, or rotate its key."
 )
 
 

@@ -12,7 +12,7 @@ import { initCopyButtons, renderSetup } from "./setup.js";
 import { renderFailure, runTest } from "./testing.js";
 
 const READ_ONLY_LINE =
-  "You have read-only access: you can see this connection, but only an admin (or a full API key) can create, test, edit or disconnect it.";
+  "You have read-only access: you can see this connection, but only an admin (or a full API key) can create, test, edit or disconnect it, or rotate its key.";
 const REFRESH_TIMES_EVERY_MS = 30_000;
 
 /** @type {WarehouseConnection | null} */

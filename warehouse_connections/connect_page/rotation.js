@@ -8,13 +8,20 @@ import { announce, byId, find, message, view } from "./page.js";
 import { renderFailedStep } from "./testing.js";
 
 const COMPLETED = "The new key works: the connection logs in with it from now on.";
+const SLOTS = /** @type {const} */ (["RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2"]);
 
 /** @type {KeyRotation | null} the rotation on screen */
 let shown = null;
 
-/** @param {string} name a Snowflake identifier as the setup scripts write it */
-function quoted(name) {
-  return `"${name.replaceAll('"', '""')}"`;
+/**
+ * The line that takes a key from the user, for the user as the rotation script names it (quoted as the server
+ * quotes it); "" if the script has no such line.
+ * @param {KeyRotation} rotation
+ * @param {KeyRotation["key_slot"]} slot
+ */
+function unsetLine(rotation, slot) {
+  const user = /^ALTER USER (.+) SET RSA_PUBLIC_KEY(?:_2)? = /m.exec(rotation.rotation_script)?.[1];
+  return user ? ` ALTER USER ${user} UNSET ${slot};` : "";
 }
 
 /** @param {WarehouseConnection} connection @param {KeyRotation} rotation @param {string} notice */
@@ -34,24 +41,54 @@ function renderRotation(connection, rotation, notice) {
 async function open(flow) {
   const connection = flow.connection();
   const pending = await getKeyRotation(connection.id);
+  let notice = "A new key pair is ready; the current key keeps working until you complete the rotation.";
   if (pending) {
     const since = new Date(pending.started_at).toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
-    renderRotation(connection, pending, `This key rotation is pending since ${since}; the current key keeps working until you complete it.`);
-  } else {
-    renderRotation(connection, await startKeyRotation(connection.id), "A new key pair is ready; the current key keeps working until you complete the rotation.");
+    notice = `This key rotation is pending since ${since}; the current key keeps working until you complete it.`;
   }
-  flow.showView("rotate", connection);
+  renderRotation(connection, pending ?? (await startKeyRotation(connection.id)), notice);
+  flow.showView("rotate", connection, notice);
 }
 
-/** A 404 of the rotation: gone (completed or cancelled elsewhere), or the connection with it. @param {Flow} flow */
+/**
+ * A 404 of the rotation on screen: completed or cancelled elsewhere (the connection's key tells which), or the
+ * connection deleted (getConnection's 404, which the guard handles).
+ * @param {Flow} flow
+ */
 async function rotationGone(flow) {
   const connection = await getConnection(flow.connection().id);
-  flow.showManage(connection, "No key rotation is pending any more: it was completed or cancelled elsewhere.");
+  const rotation = shown;
+  if (!rotation) return flow.showManage(connection, "No key rotation is pending any more.");
+  if (connection.public_key !== rotation.public_key) {
+    const unused = `This key rotation was cancelled elsewhere; its new key pair is deleted. If you ran its script, remove the unused key:`;
+    return flow.showManage(connection, unused + unsetLine(rotation, rotation.key_slot));
+  }
+  const old = SLOTS.find((slot) => slot !== rotation.key_slot) ?? rotation.key_slot;
+  flow.showManage(
+    connection,
+    `This key rotation was completed elsewhere: the connection logs in with the new key now. Remove the old key:${unsetLine(rotation, old)}`,
+  );
+}
+
+/**
+ * A 409 that changed nothing because the connection or the rotation changed meanwhile: the rotation as it is now
+ * (its script names the user as the connection has it now).
+ * @param {Flow} flow
+ */
+async function showCurrent(flow) {
+  const connection = await getConnection(flow.connection().id);
+  const pending = await getKeyRotation(connection.id);
+  if (!pending) return rotationGone(flow);
+  renderRotation(connection, pending, "The connection or its key rotation changed meanwhile: this is the rotation as it is now.");
+  flow.showView("rotate", connection);
 }
 
 /** @param {Flow} flow */
 async function complete(flow) {
   const { id } = flow.connection();
+  const failure = byId("rotate-failure");
+  failure.hidden = true;
+  announce("Checking the new key…");
   try {
     const completed = await completeKeyRotation(id);
     message(byId("rotated-notice"), COMPLETED);
@@ -59,29 +96,28 @@ async function complete(flow) {
     find(view("rotated"), ".rotated-account", HTMLElement).textContent = completed.connection.config.account_identifier;
     flow.showView("rotated", completed.connection, COMPLETED);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return rotationGone(flow);
-    if (!(error instanceof ApiError) || !error.step) throw error;
-    const failure = byId("rotate-failure");
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 404) return rotationGone(flow);
+    if (error.status === 409 && !error.step) await showCurrent(flow);
+    if (!error.step) throw error;
     renderFailedStep(failure, error.step, error.step.message ?? error.detail, "complete the rotation again");
     failure.hidden = false;
-    announce("Not completed: Snowflake did not accept the new key.");
+    failure.focus();
+    announce(`Not completed. ${find(failure, ".failed-step", HTMLElement).textContent}`);
   }
 }
 
 /** @param {Flow} flow */
 async function cancel(flow) {
   const connection = flow.connection();
-  const slot = shown?.key_slot ?? "";
   try {
     await cancelKeyRotation(connection.id);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return rotationGone(flow);
     throw error;
   }
-  flow.showManage(
-    connection,
-    `Key rotation cancelled; its new key pair is deleted. If you ran its script, remove the unused key: ALTER USER ${quoted(connection.config.user)} UNSET ${slot};`,
-  );
+  const unset = shown ? unsetLine(shown, shown.key_slot) : "";
+  flow.showManage(connection, `Key rotation cancelled; its new key pair is deleted. If you ran its script, remove the unused key:${unset}`);
 }
 
 /**
@@ -99,17 +135,34 @@ function whenClicked(flow, buttonId, messagesSelector, action) {
   const progress = section.querySelector(`.progress[data-for="${buttonId}"]`);
   button.addEventListener("click", async () => {
     message(messages, null);
-    setBusy(section, progress, true);
+    const idle = makeBusy(section, progress);
     await flow.guard(() => action(flow), messages);
-    setBusy(section, progress, false);
+    idle();
   });
 }
 
-/** @param {HTMLElement} section @param {Element | null} progress shown while busy @param {boolean} busy */
-function setBusy(section, progress, busy) {
-  for (const button of section.querySelectorAll(".actions button")) if (button instanceof HTMLButtonElement) button.disabled = busy;
-  if (progress instanceof HTMLElement) progress.hidden = !busy;
-  section.setAttribute("aria-busy", String(busy));
+/**
+ * Disables the view's buttons and shows `progress`; returns what gives them back the state they had (a test may
+ * be running from the same view).
+ * @param {HTMLElement} section
+ * @param {Element | null} progress
+ * @returns {() => void}
+ */
+function makeBusy(section, progress) {
+  const buttons = [...section.querySelectorAll(".actions button")].filter((button) => button instanceof HTMLButtonElement);
+  const disabled = buttons.map((button) => button.disabled);
+  const busy = section.getAttribute("aria-busy");
+  for (const button of buttons) button.disabled = true;
+  if (progress instanceof HTMLElement) progress.hidden = false;
+  section.setAttribute("aria-busy", "true");
+  return () => {
+    buttons.forEach((button, index) => {
+      button.disabled = disabled[index] ?? false;
+    });
+    if (progress instanceof HTMLElement) progress.hidden = true;
+    if (busy === null) section.removeAttribute("aria-busy");
+    else section.setAttribute("aria-busy", busy);
+  };
 }
 
 /** @param {Flow} flow */
