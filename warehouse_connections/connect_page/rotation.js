@@ -15,13 +15,13 @@ let shown = null;
 
 /**
  * The line that takes a key from the user, for the user as the rotation script names it (quoted as the server
- * quotes it); "" if the script has no such line.
+ * quotes it), with a space before it.
  * @param {KeyRotation} rotation
  * @param {KeyRotation["key_slot"]} slot
  */
 function unsetLine(rotation, slot) {
   const user = /^ALTER USER (.+) SET RSA_PUBLIC_KEY(?:_2)? = /m.exec(rotation.rotation_script)?.[1];
-  return user ? ` ALTER USER ${user} UNSET ${slot};` : "";
+  return user ? ` ALTER USER ${user} UNSET ${slot};` : ` unset ${slot} of the service's user.`;
 }
 
 /** @param {WarehouseConnection} connection @param {KeyRotation} rotation @param {string} notice */
@@ -72,15 +72,20 @@ async function rotationGone(flow) {
 
 /**
  * A 409 that changed nothing because the connection or the rotation changed meanwhile: the rotation as it is now
- * (its script names the user as the connection has it now).
+ * (its script names the user as the connection has it now), or manage if it has ended.
  * @param {Flow} flow
+ * @returns {Promise<boolean>} whether the rotation is on screen, where the 409's detail belongs
  */
 async function showCurrent(flow) {
   const connection = await getConnection(flow.connection().id);
   const pending = await getKeyRotation(connection.id);
-  if (!pending) return rotationGone(flow);
+  if (!pending) {
+    await rotationGone(flow);
+    return false;
+  }
   renderRotation(connection, pending, "The connection or its key rotation changed meanwhile: this is the rotation as it is now.");
   flow.showView("rotate", connection);
+  return true;
 }
 
 /** @param {Flow} flow */
@@ -98,7 +103,7 @@ async function complete(flow) {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.status === 404) return rotationGone(flow);
-    if (error.status === 409 && !error.step) await showCurrent(flow);
+    if (error.status === 409 && !error.step && !(await showCurrent(flow))) return;
     if (!error.step) throw error;
     renderFailedStep(failure, error.step, error.step.message ?? error.detail, "complete the rotation again");
     failure.hidden = false;
@@ -116,8 +121,8 @@ async function cancel(flow) {
     if (error instanceof ApiError && error.status === 404) return rotationGone(flow);
     throw error;
   }
-  const unset = shown ? unsetLine(shown, shown.key_slot) : "";
-  flow.showManage(connection, `Key rotation cancelled; its new key pair is deleted. If you ran its script, remove the unused key:${unset}`);
+  const unset = shown ? ` If you ran its script, remove the unused key:${unsetLine(shown, shown.key_slot)}` : "";
+  flow.showManage(connection, `Key rotation cancelled; its new key pair is deleted.${unset}`);
 }
 
 /**
