@@ -108,3 +108,12 @@ def sign_in(page, page_url: str, organisation_id: int, key: str) -> None:
 @pytest.fixture
 def full_key(organisation) -> str:
     return issue_key(organisation)
+
+
+def wait_for_login(emulator, expect_count: int, page) -> None:
+    """Until the emulator has had `expect_count` login requests (polled through the page's clock)."""
+    for _ in range(100):
+        if sum(1 for entry in emulator.requests if "login" in entry) >= expect_count:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the login never reached the emulator")

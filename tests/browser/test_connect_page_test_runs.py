@@ -7,18 +7,9 @@ import threading
 import httpx
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, wait_for_login
 
 pytestmark = pytest.mark.browser
-
-
-def wait_for_login(emulator, expect_count: int, page) -> None:
-    """Until the emulator has had `expect_count` login requests (polled through the page's clock)."""
-    for _ in range(100):
-        if sum(1 for entry in emulator.requests if "login" in entry) >= expect_count:
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError("the connection test never reached the emulator's login")
 
 
 def test_connect_page__test_running__button_disabled_with_progress_then_retryable_failure(
