@@ -8,7 +8,9 @@ import pytest
 from models import ConnectionTest, Secret, WarehouseConnection, database
 from models.secret import PRIVATE_KEY
 from tests import leak_guard
+from tests.interleaving import Interleaved
 from tests.problems import assert_problem
+from warehouses import postgresql
 
 PUBLIC_HOST = "db.example.com"
 PUBLIC_ADDRESS = "93.184.215.14"
@@ -147,6 +149,31 @@ def test_put__without_password__keeps_it_and_resets_the_rest_to_defaults(client,
     assert response.status_code == 200
     assert response.json()["config"] == {**DEFAULT_CONFIG, "password_managed_by": "customer"}
     assert stored_password(pg_created["id"]) == CUSTOMERS_PASSWORD
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"type": "postgresql", "host": PUBLIC_HOST, "database": "analytics"}, {"type": "postgresql", "schema": "events"}],
+    ids=["put", "patch"],
+)
+def test_update__connection_deleted_while_its_password_is_read__returns_404_and_it_stays_deleted(
+    client, list_url, organisation, pg_created, monkeypatch, body
+):
+    url = f"{list_url}{pg_created['id']}/"
+    deleting = Interleaved(monkeypatch, Secret, "reveal", lambda: client.delete(url))
+    # The edit goes on once the delete has ended: on SQLite, which waits for the other, could go either way.
+    monkeypatch.setattr(postgresql, "check_destination", lambda config, settings: deleting.finished())
+
+    response = (client.put if "host" in body else client.patch)(url, json=body)
+
+    assert deleting.finished().status_code == 204
+    assert_problem(
+        response,
+        404,
+        "Not Found",
+        f"No warehouse connection {pg_created['id']!r} in organisation {organisation.id}.",
+    )
+    assert everything_stored() == repr([[], [], []])
 
 
 @pytest.mark.parametrize(

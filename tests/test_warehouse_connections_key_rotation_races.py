@@ -7,9 +7,10 @@ import pytest
 
 from models import KeyRotation, Secret, WarehouseConnection, database
 from models.secret import PENDING_PRIVATE_KEY, PRIVATE_KEY
+from tests.interleaving import Interleaved
 from tests.key_rotations import complete_url, rotation_url, run_rotation_script
 from tests.problems import assert_problem
-from warehouses import key_rotations
+from warehouses import key_rotations, snowflake
 
 LOGIN = "/session/v1/login-request"
 
@@ -102,6 +103,48 @@ def test_complete__connection_deleted_while_the_key_is_checked__returns_409_and_
     completing.join(timeout=30)
 
     assert_problem(outcome["response"], *stale(created["id"]))
+    with database.connection_context():
+        assert (WarehouseConnection.select().count(), Secret.select().count(), KeyRotation.select().count()) == (
+            0,
+            0,
+            0,
+        )
+
+
+def test_complete__rotation_cancelled_while_its_key_is_read__returns_409_and_it_stays_cancelled(
+    client, list_url, created, ready, emulated_account, monkeypatch
+):
+    url = rotation_url(list_url, created["id"])
+    cancelling = Interleaved(monkeypatch, Secret, "reveal", lambda: client.delete(url))
+    check_login = snowflake.check_login
+
+    def log_in_after_the_cancel(*args):
+        cancelling.finished()
+        return check_login(*args)
+
+    monkeypatch.setattr(snowflake, "check_login", log_in_after_the_cancel)
+
+    response = client.post(complete_url(list_url, created["id"]))
+
+    assert cancelling.finished().status_code == 204
+    assert_problem(response, *stale(created["id"]))
+    assert client.get(url).status_code == 404
+    assert client.get(f"{list_url}{created['id']}/").json() == created
+    assert stored_keys(created["id"]) == (created["public_key"], {PRIVATE_KEY}, 0)
+
+
+def test_complete__connection_deleted_as_the_new_key_is_stored__answers_the_completion_and_it_stays_deleted(
+    client, list_url, created, ready, monkeypatch
+):
+    url = f"{list_url}{created['id']}/"
+    # The completion's answer is read back after its update: the delete starts there.
+    deleting = Interleaved(monkeypatch, WarehouseConnection, "get_by_id", lambda: client.delete(url))
+
+    response = client.post(complete_url(list_url, created["id"]))
+
+    assert response.status_code == 200
+    assert response.json()["connection"]["public_key"] == ready["public_key"]
+    assert deleting.finished().status_code == 204
     with database.connection_context():
         assert (WarehouseConnection.select().count(), Secret.select().count(), KeyRotation.select().count()) == (
             0,

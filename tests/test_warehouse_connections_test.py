@@ -5,8 +5,11 @@ import re
 import threading
 import time
 
-from models import WarehouseConnection, database
+from models import Secret, WarehouseConnection, database
 from tests.examples import issue_key
+from tests.interleaving import Interleaved
+from tests.problems import assert_problem
+from warehouses import snowflake
 from warehouses.snowflake import checks
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -208,6 +211,32 @@ def test_test__connection_deleted_while_testing__returns_409_and_it_stays_delete
     assert outcome["response"].status_code == 409
     with database.connection_context():
         assert WarehouseConnection.select().count() == 0
+
+
+def test_test__connection_deleted_while_its_key_is_read__returns_409_and_it_stays_deleted(
+    client, list_url, created, emulated_account, monkeypatch
+):
+    deleting = Interleaved(monkeypatch, Secret, "reveal", lambda: client.delete(f"{list_url}{created['id']}/"))
+    check_connection = snowflake.check_connection
+
+    def check_after_the_delete(*args):
+        deleting.finished()
+        return check_connection(*args)
+
+    monkeypatch.setattr(snowflake, "check_connection", check_after_the_delete)
+
+    response = client.post(url_for_test(list_url, created["id"]))
+
+    assert deleting.finished().status_code == 204
+    assert_problem(
+        response,
+        409,
+        "Conflict",
+        f"Warehouse connection {created['id']!r} changed while it was being tested; "
+        "the result was not recorded. Test it again.",
+    )
+    with database.connection_context():
+        assert (WarehouseConnection.select().count(), Secret.select().count()) == (0, 0)
 
 
 def test_test__other_organisations_connection__returns_404(client, list_url, other_organisations_connection):

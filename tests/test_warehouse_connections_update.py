@@ -7,6 +7,7 @@ import pytest
 from models import Secret, WarehouseConnection, database
 from models.secret import PRIVATE_KEY
 from tests.examples import SEED_CONFIG
+from tests.interleaving import Interleaved
 from tests.problems import assert_problem
 from warehouses import snowflake
 
@@ -148,6 +149,25 @@ def test_update__read_only_key__returns_403(app, read_only_api_key, list_url, cr
     response = getattr(client, method)(f"{list_url}{created['id']}/", json=body)
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update__connection_deleted_as_the_edit_is_stored__answers_the_edit_and_it_stays_deleted(
+    client, list_url, created, monkeypatch, method
+):
+    url = f"{list_url}{created['id']}/"
+    # The edit's answer is read back after its update: the delete starts there.
+    deleting = Interleaved(monkeypatch, WarehouseConnection, "get_by_id", lambda: client.delete(url))
+    body = {"warehouse": "LOAD_WH"}
+    if method == "put":
+        body = {**body, "type": "snowflake", "account_identifier": "xy12345.us-east-1"}
+
+    response = getattr(client, method)(url, json=body)
+
+    assert response.status_code == 200
+    assert response.json()["config"]["warehouse"] == "LOAD_WH"
+    assert deleting.finished().status_code == 204
+    assert client.get(url).status_code == 404
 
 
 def bump_revision(connection_id: str) -> None:

@@ -133,22 +133,32 @@ def _update(
     organisation_pk: int, connection_id: str, body: dict, settings: Settings, replace_all: bool
 ) -> ConnectionView:
     for _attempt in range(EDIT_ATTEMPTS):
-        connection = get_row(organisation_pk, connection_id)
+        connection, current = _read_config(organisation_pk, connection_id)
         warehouse = warehouses.get(connection.type)
-        config = _edited_config(warehouse, connection, body, replace_all)
+        config = _edited_config(warehouse, connection, current, body, replace_all)
         # Resolving a host may take seconds: not inside the transaction, which on SQLite holds the write lock.
         warehouse.check_destination(config, settings)
-        if _store_edit(warehouse, connection, config):
-            return WarehouseConnection.get_by_id(connection.id).view()
+        edited = _store_edit(warehouse, connection, config)
+        if edited is not None:
+            return edited
         get_row(organisation_pk, connection_id)  # ConnectionNotFound if it was deleted meanwhile
     raise EditConflict(connection_id)
 
 
+def _read_config(organisation_pk: int, connection_id: str) -> tuple[WarehouseConnection, dict]:
+    """The connection and its whole config, read while its row is locked.
+
+    Its row and its secrets are read apart: unlocked, a delete between the two reads leaves a row without secrets.
+    """
+    with database.atomic():
+        connection = get_row(organisation_pk, connection_id, lock=True)
+        return connection, stored_config(connection, warehouses.get(connection.type))
+
+
 def _edited_config(
-    warehouse: warehouses.WarehouseType, connection: WarehouseConnection, body: dict, replace_all: bool
+    warehouse: warehouses.WarehouseType, connection: WarehouseConnection, current: dict, body: dict, replace_all: bool
 ) -> dict:
     """The config `body` makes of the stored one, completed and validated; ImmutableField if it is another warehouse."""
-    current = stored_config(connection, warehouse)
     if (body["type"] if replace_all else warehouses.type_of_patch(body)) != connection.type:
         raise ImmutableField("type")
     fields = {field: value for field, value in body.items() if field != "type"}
@@ -159,8 +169,10 @@ def _edited_config(
     return _settled(warehouse, config, fields, current)
 
 
-def _store_edit(warehouse: warehouses.WarehouseType, connection: WarehouseConnection, config: dict) -> bool:
-    """Store the edited config, unless the connection changed since `connection` was read (then False)."""
+def _store_edit(
+    warehouse: warehouses.WarehouseType, connection: WarehouseConnection, config: dict
+) -> ConnectionView | None:
+    """The connection as edited; None, storing nothing, if it changed since `connection` was read."""
     public_config, sensitive = _split(warehouse, config)
     with database.atomic():
         point_of_no_return()
@@ -178,9 +190,11 @@ def _store_edit(warehouse: warehouses.WarehouseType, connection: WarehouseConnec
             .where((WarehouseConnection.id == connection.id) & (WarehouseConnection.revision == connection.revision))
             .execute()
         )
-        if updated == 1:
-            _store_sensitive(connection.id, sensitive)
-    return updated == 1
+        if updated != 1:
+            return None
+        _store_sensitive(connection.id, sensitive)
+        # Read in the transaction, which holds the row: a delete right after it cannot take the answer away.
+        return WarehouseConnection.get_by_id(connection.id).view()
 
 
 def user_key(connection: WarehouseConnection) -> key_pair.UserKey | None:
@@ -242,8 +256,9 @@ def run_test(
 
 def _check(organisation_pk: int, connection_id: str, settings: Settings):
     """On a thread of the test pool: read what the test needs, give the database connection back, then test."""
-    with database.connection_context():
-        connection = get_row(organisation_pk, connection_id)
+    with database.connection_context(), database.atomic():
+        # Locked while its secrets are read, as in _read_config: a delete meanwhile would leave none to read.
+        connection = get_row(organisation_pk, connection_id, lock=True)
         warehouse = warehouses.get(connection.type)
         config = stored_config(connection, warehouse)
         private_key = Secret.reveal(connection.id, PRIVATE_KEY) if warehouse.KEY_SLOTS else None

@@ -97,7 +97,8 @@ def get(organisation_pk: int, connection_id: str) -> PendingRotation:
 def cancel(organisation_pk: int, connection_id: str) -> None:
     """Discard the pending key pair; the connection keeps its key."""
     with database.atomic():
-        connection = get_row(organisation_pk, connection_id)
+        # Locked, as by every change of a rotation: a reader holding the lock sees the rotation with its key or neither.
+        connection = get_row(organisation_pk, connection_id, lock=True)
         point_of_no_return()
         if KeyRotation.delete().where(KeyRotation.connection == connection.id).execute() != 1:
             raise NoKeyRotation(connection.id)
@@ -142,13 +143,16 @@ def complete(
         Secret.update(name=PRIVATE_KEY).where(
             (Secret.connection == connection.id) & (Secret.name == PENDING_PRIVATE_KEY)
         ).execute()
-    return CompletedRotation(WarehouseConnection.get_by_id(connection.id).view(), cleanup_script)
+        # Read in the transaction, which holds the row: a delete right after it cannot take the answer away.
+        return CompletedRotation(WarehouseConnection.get_by_id(connection.id).view(), cleanup_script)
 
 
 def _check_new_key(organisation_pk: int, connection_id: str, settings: Settings):
     """On a thread of the test pool: read the rotation and its key, give the database connection back, log in."""
-    with database.connection_context():
-        connection = get_row(organisation_pk, connection_id)
+    with database.connection_context(), database.atomic():
+        # Locked while the rotation and its key are read: a cancel or a delete between the two reads would leave the
+        # rotation without its key.
+        connection = get_row(organisation_pk, connection_id, lock=True)
         rotation = _rotation_of(connection)
         warehouse = warehouses.get(connection.type)
         config = stored_config(connection, warehouse)
