@@ -8,6 +8,11 @@ connection test is refused at once and never reaches beyond this machine.
 
 CLOSED_HOST = "127.0.0.1"
 IMMUTABLE_FIELDS = {"snowflake": ("account_identifier",), "postgresql": ("host", "port", "database")}
+# The smallest valid create of each type (a PostgreSQL one aimed by `aim` like any other).
+SMALLEST_CREATE = {
+    "snowflake": {"type": "snowflake", "account_identifier": "xy12345.us-east-1"},
+    "postgresql": {"type": "postgresql", "host": CLOSED_HOST, "database": "analytics"},
+}
 # A body of the other type becomes the smallest valid one of the stored type.
 SMALLEST_PATCH = {"snowflake": {"warehouse": "COMPUTE_WH"}, "postgresql": {"type": "postgresql", "schema": "flagsmith"}}
 

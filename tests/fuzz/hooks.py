@@ -19,8 +19,13 @@ AUTH = {"Authorization": f"Api-Key {os.environ['WC_FUZZ_API_KEY']}"}
 BEARER = f"Bearer {os.environ['WC_FUZZ_BEARER_TOKEN']}"
 # Where PostgreSQL connections point: a loopback port nothing listens on (the server allows private hosts).
 CLOSED_PORT = int(os.environ["WC_FUZZ_CLOSED_PORT"])
+LIST = f"{API}/organisations/{ORGANISATION}/integrations/warehouse-connections/"
 # Every other call that carries the API key carries the bearer token instead: both schemes are exercised.
 calls = itertools.count()
+# Every other call of a connection names the organisation's own (see `before_call`).
+calls_of_a_connection = itertools.count()
+# The type each create that will be stored gets: both types are stored in turn, however the run deletes them.
+types_to_store = itertools.cycle(aiming.SMALLEST_CREATE)
 
 
 @schemathesis.hook
@@ -30,17 +35,37 @@ def before_call(context, case, kwargs):
     # tests and tests/test_bad_input.py cover malformed ones.
     if "organisation_pk" in parameters:
         parameters["organisation_pk"] = ORGANISATION
+    # Generated and linked ids mostly name no connection: naming the organisation's own every other call lets
+    # tests, edits, rotations and deletes reach their logic, whichever connection is stored at the time.
+    if "id" in parameters and not is_negative_at(case, ParameterLocation.PATH) and next(calls_of_a_connection) % 2:
+        stored_now = stored_connections()
+        if stored_now:
+            parameters["id"] = stored_now[0]["id"]
     headers = case.headers if isinstance(case.headers, MutableMapping) else {}
     if headers.get("Authorization") == AUTH["Authorization"] and next(calls) % 2:
         headers["Authorization"] = BEARER
     # Rules of state the spec's schemas cannot state (tests/fuzz/aiming.py); a negative body gets its 400 anyway.
-    if case.method in ("POST", "PUT", "PATCH") and not (case.meta and case.meta.is_negative_at(ParameterLocation.BODY)):
+    if case.method in ("POST", "PUT", "PATCH") and not is_negative_at(case, ParameterLocation.BODY):
+        if is_create_to_be_stored(case, parameters):
+            # The type's turn, so that a run never ends up testing one type only.
+            case.body.clear()
+            case.body.update(aiming.SMALLEST_CREATE[next(types_to_store)])
         stored = None
         if "id" in parameters:
-            answer = httpx.get(
-                f"{API}/organisations/{ORGANISATION}/integrations/warehouse-connections/{parameters['id']}/",
-                headers=AUTH,
-            )
+            answer = httpx.get(f"{LIST}{parameters['id']}/", headers=AUTH)
             stored = answer.json() if answer.status_code == 200 else None
         stored_type, stored_config = (stored["type"], stored["config"]) if stored else (None, None)
         aiming.aim(case.method, case.body, stored_type, stored_config, CLOSED_PORT)
+
+
+def is_negative_at(case, location: ParameterLocation) -> bool:
+    return bool(case.meta and case.meta.is_negative_at(location))
+
+
+def is_create_to_be_stored(case, parameters: dict) -> bool:
+    """A valid create now would be stored: the organisation has no connection."""
+    return case.method == "POST" and "id" not in parameters and isinstance(case.body, dict) and not stored_connections()
+
+
+def stored_connections() -> list[dict]:
+    return httpx.get(LIST, headers=AUTH).json()
