@@ -11,6 +11,7 @@ class Interleaved:
     """`other()` runs on a thread when `owner.method` is first called; `finished()` waits for its response."""
 
     def __init__(self, monkeypatch, owner, method: str, other):
+        self._monkeypatch = monkeypatch
         self._other = other
         self._thread: threading.Thread | None = None
         self._outcome: dict = {}
@@ -28,6 +29,16 @@ class Interleaved:
         self._thread = threading.Thread(target=lambda: self._outcome.update(response=self._other()))
         self._thread.start()
         self._thread.join(HEAD_START_SECONDS)
+
+    def ends_before(self, owner, method: str) -> None:
+        """`owner.method` waits for the other request's end first: on SQLite, whichever writes first would win."""
+        original = getattr(owner, method)
+
+        def after_the_other(*args, **kwargs):
+            self.finished()
+            return original(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, method, after_the_other)
 
     def finished(self):
         assert self._thread is not None, "the method was never called"

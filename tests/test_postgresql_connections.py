@@ -161,8 +161,7 @@ def test_update__connection_deleted_while_its_password_is_read__returns_404_and_
 ):
     url = f"{list_url}{pg_created['id']}/"
     deleting = Interleaved(monkeypatch, Secret, "reveal", lambda: client.delete(url))
-    # The edit goes on once the delete has ended: on SQLite, which waits for the other, could go either way.
-    monkeypatch.setattr(postgresql, "check_destination", lambda config, settings: deleting.finished())
+    deleting.ends_before(postgresql, "check_destination")
 
     response = (client.put if "host" in body else client.patch)(url, json=body)
 

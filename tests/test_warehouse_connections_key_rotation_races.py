@@ -116,13 +116,7 @@ def test_complete__rotation_cancelled_while_its_key_is_read__returns_409_and_it_
 ):
     url = rotation_url(list_url, created["id"])
     cancelling = Interleaved(monkeypatch, Secret, "reveal", lambda: client.delete(url))
-    check_login = snowflake.check_login
-
-    def log_in_after_the_cancel(*args):
-        cancelling.finished()
-        return check_login(*args)
-
-    monkeypatch.setattr(snowflake, "check_login", log_in_after_the_cancel)
+    cancelling.ends_before(snowflake, "check_login")
 
     response = client.post(complete_url(list_url, created["id"]))
 

@@ -217,13 +217,7 @@ def test_test__connection_deleted_while_its_key_is_read__returns_409_and_it_stay
     client, list_url, created, emulated_account, monkeypatch
 ):
     deleting = Interleaved(monkeypatch, Secret, "reveal", lambda: client.delete(f"{list_url}{created['id']}/"))
-    check_connection = snowflake.check_connection
-
-    def check_after_the_delete(*args):
-        deleting.finished()
-        return check_connection(*args)
-
-    monkeypatch.setattr(snowflake, "check_connection", check_after_the_delete)
+    deleting.ends_before(snowflake, "check_connection")
 
     response = client.post(url_for_test(list_url, created["id"]))
 
