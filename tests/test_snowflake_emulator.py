@@ -67,6 +67,8 @@ def connect(url: str, private_key: Any, account: str = ACCOUNT, **overrides: Any
         request_timeout=30,
         connect_timeout=30,
         enable_server_session_keep_alive_auto_detection=False,
+        # As the service connects: the finalizer can crash the interpreter (warehouses/snowflake/checks.py).
+        auto_cleanup=False,
     )
     return snowflake.connector.connect(**{**kwargs, **overrides})
 

@@ -1,9 +1,14 @@
 """POST …/{id}/test/: the real Snowflake connector against a loopback emulator, never a real host."""
 
 import dataclasses
+import gc
 import re
 import threading
 import time
+import weakref
+
+import pytest
+from snowflake.connector import SnowflakeConnection
 
 from models import Secret, WarehouseConnection, database
 from tests.examples import issue_key
@@ -253,6 +258,30 @@ def test_test__read_only_key__returns_403_and_records_nothing(app, list_url, cre
 
     assert response.status_code == 403
     assert emulated_account.requests == []
+
+
+@pytest.mark.parametrize("failure", [None, "reject_jwt"], ids=["logged_in", "login_refused"])
+def test_test__connector_connections__are_left_alone_by_the_garbage_collector(
+    client, list_url, created, emulated_account, monkeypatch, failure
+):
+    # The connector's finalizer, run inside a ContextVar.set, crashes CPython 3.11 (warehouses/snowflake/checks.py).
+    emulated_account.failure = failure
+    made, finalized = [], []
+    init = SnowflakeConnection.__init__
+
+    def recorded_init(self, *args, **kwargs):
+        made.append(weakref.ref(self))
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(SnowflakeConnection, "__init__", recorded_init)
+    monkeypatch.setattr(SnowflakeConnection, "_try_close", lambda self: finalized.append("the finalizer ran"))
+
+    response = client.post(url_for_test(list_url, created["id"]))
+    gc.collect()
+
+    assert response.json()["success"] is (failure is None)
+    assert [connection() for connection in made] == [None]
+    assert finalized == []
 
 
 def test_test__no_endpoint_configured__reaches_the_accounts_own_host(settings):

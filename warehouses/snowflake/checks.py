@@ -187,6 +187,11 @@ def connect_arguments(session: Session) -> dict:
         # A server has no OS credential store to fill, and keep-alive detection only warns.
         "client_store_temporary_credential": False,
         "enable_server_session_keep_alive_auto_detection": False,
+        # `run` closes every connection itself. Left on, the connector's finalizer checks it through a wrapper that
+        # sets a ContextVar; run by a garbage collection that started inside another ContextVar.set on the same
+        # thread, that frees the context's mapping in use and the process segfaults (CPython 3.10 and 3.11,
+        # python/cpython#148891; seen in the test suite).
+        "auto_cleanup": False,
     }
 
 
