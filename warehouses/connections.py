@@ -2,6 +2,8 @@
 
 import datetime
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from peewee import IntegrityError
@@ -80,6 +82,17 @@ def get_row(organisation_pk: int, connection_id: str, lock: bool = False) -> War
     return connection
 
 
+@contextmanager
+def locked(organisation_pk: int, connection_id: str) -> Iterator[WarehouseConnection]:
+    """The connection, its row locked until the block ends, in a transaction.
+
+    Its secrets and its rotation are rows of their own, read apart from it: read in the block, they belong to it,
+    since every delete and every change of its keys or rotation locks the row first and so waits.
+    """
+    with database.atomic():
+        yield get_row(organisation_pk, connection_id, lock=True)
+
+
 def _check_id(organisation_pk: int, connection_id: str) -> None:
     # A malformed id cannot exist; checking it first also keeps bytes such as NUL away from the database.
     if not ID_PATTERN.fullmatch(connection_id):
@@ -133,8 +146,9 @@ def _update(
     organisation_pk: int, connection_id: str, body: dict, settings: Settings, replace_all: bool
 ) -> ConnectionView:
     for _attempt in range(EDIT_ATTEMPTS):
-        connection, current = _read_config(organisation_pk, connection_id)
-        warehouse = warehouses.get(connection.type)
+        with locked(organisation_pk, connection_id) as connection:
+            warehouse = warehouses.get(connection.type)
+            current = stored_config(connection, warehouse)
         config = _edited_config(warehouse, connection, current, body, replace_all)
         # Resolving a host may take seconds: not inside the transaction, which on SQLite holds the write lock.
         warehouse.check_destination(config, settings)
@@ -143,16 +157,6 @@ def _update(
             return edited
         get_row(organisation_pk, connection_id)  # ConnectionNotFound if it was deleted meanwhile
     raise EditConflict(connection_id)
-
-
-def _read_config(organisation_pk: int, connection_id: str) -> tuple[WarehouseConnection, dict]:
-    """The connection and its whole config, read while its row is locked.
-
-    Its row and its secrets are read apart: unlocked, a delete between the two reads leaves a row without secrets.
-    """
-    with database.atomic():
-        connection = get_row(organisation_pk, connection_id, lock=True)
-        return connection, stored_config(connection, warehouses.get(connection.type))
 
 
 def _edited_config(
@@ -256,9 +260,7 @@ def run_test(
 
 def _check(organisation_pk: int, connection_id: str, settings: Settings):
     """On a thread of the test pool: read what the test needs, give the database connection back, then test."""
-    with database.connection_context(), database.atomic():
-        # Locked while its secrets are read, as in _read_config: a delete meanwhile would leave none to read.
-        connection = get_row(organisation_pk, connection_id, lock=True)
+    with database.connection_context(), locked(organisation_pk, connection_id) as connection:
         warehouse = warehouses.get(connection.type)
         config = stored_config(connection, warehouse)
         private_key = Secret.reveal(connection.id, PRIVATE_KEY) if warehouse.KEY_SLOTS else None

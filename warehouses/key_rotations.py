@@ -19,7 +19,7 @@ from warehouse_connections.settings import Settings
 from warehouses import key_pair
 from warehouses.base import KeyRotatingType, rotates_keys
 from warehouses.connection_test_pool import ConnectionTestPool
-from warehouses.connections import get_row, stored_config, user_key
+from warehouses.connections import get_row, locked, stored_config, user_key
 from warehouses.key_pair import UserKey
 from warehouses.steps import StepResult, first_failure
 
@@ -97,7 +97,7 @@ def get(organisation_pk: int, connection_id: str) -> PendingRotation:
 def cancel(organisation_pk: int, connection_id: str) -> None:
     """Discard the pending key pair; the connection keeps its key."""
     with database.atomic():
-        # Locked, as by every change of a rotation: a reader holding the lock sees the rotation with its key or neither.
+        # Locked, as by every change of a rotation (see connections.locked).
         connection = get_row(organisation_pk, connection_id, lock=True)
         point_of_no_return()
         if KeyRotation.delete().where(KeyRotation.connection == connection.id).execute() != 1:
@@ -149,10 +149,7 @@ def complete(
 
 def _check_new_key(organisation_pk: int, connection_id: str, settings: Settings):
     """On a thread of the test pool: read the rotation and its key, give the database connection back, log in."""
-    with database.connection_context(), database.atomic():
-        # Locked while the rotation and its key are read: a cancel or a delete between the two reads would leave the
-        # rotation without its key.
-        connection = get_row(organisation_pk, connection_id, lock=True)
+    with database.connection_context(), locked(organisation_pk, connection_id) as connection:
         rotation = _rotation_of(connection)
         warehouse = warehouses.get(connection.type)
         config = stored_config(connection, warehouse)
