@@ -110,10 +110,14 @@ def full_key(organisation) -> str:
     return issue_key(organisation)
 
 
+def login_count(emulator) -> int:
+    return sum(1 for entry in emulator.requests if "login" in entry)
+
+
 def wait_for_login(emulator, expect_count: int, page) -> None:
     """Until the emulator has had `expect_count` login requests (polled through the page's clock)."""
     for _ in range(100):
-        if sum(1 for entry in emulator.requests if "login" in entry) >= expect_count:
+        if login_count(emulator) >= expect_count:
             return
         page.wait_for_timeout(50)
     raise AssertionError("the login never reached the emulator")

@@ -7,7 +7,7 @@ import pytest
 
 from models import KeyRotation, Secret, WarehouseConnection, database
 from models.secret import PENDING_PRIVATE_KEY, PRIVATE_KEY
-from tests.browser.conftest import screenshot, sign_in, wait_for_login
+from tests.browser.conftest import login_count, screenshot, sign_in, wait_for_login
 
 pytestmark = pytest.mark.browser
 
@@ -212,7 +212,7 @@ def test_connect_page__connection_edited_while_completing__shows_the_rotation_as
     snowflake_emulator.register_user(config["account_identifier"], config["user"], new_key, "RSA_PUBLIC_KEY_2")
     snowflake_emulator.login_delay = 2
 
-    logins = sum(1 for entry in snowflake_emulator.requests if "login" in entry)  # the connected fixture's test's
+    logins = login_count(snowflake_emulator)  # the connected fixture's test logged in already
     rotate.get_by_role("button", name="Complete rotation").click()
     wait_for_login(snowflake_emulator, logins + 1, page)
     edited = httpx.patch(api(service, organisation.id, connected["id"]), headers=headers, json={"user": "OTHER_USER"})

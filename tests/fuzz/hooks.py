@@ -37,10 +37,11 @@ def before_call(context, case, kwargs):
         parameters["organisation_pk"] = ORGANISATION
     # Generated and linked ids mostly name no connection: naming the organisation's own every other call lets
     # tests, edits, rotations and deletes reach their logic, whichever connection is stored at the time.
+    stored = None
     if "id" in parameters and not is_negative_at(case, ParameterLocation.PATH) and next(calls_of_a_connection) % 2:
-        stored_now = stored_connections()
-        if stored_now:
-            parameters["id"] = stored_now[0]["id"]
+        stored = next(iter(stored_connections()), None)
+        if stored:
+            parameters["id"] = stored["id"]
     headers = case.headers if isinstance(case.headers, MutableMapping) else {}
     if headers.get("Authorization") == AUTH["Authorization"] and next(calls) % 2:
         headers["Authorization"] = BEARER
@@ -50,8 +51,7 @@ def before_call(context, case, kwargs):
             # The type's turn, so that a run never ends up testing one type only.
             case.body.clear()
             case.body.update(aiming.SMALLEST_CREATE[next(types_to_store)])
-        stored = None
-        if "id" in parameters:
+        if "id" in parameters and stored is None:
             answer = httpx.get(f"{LIST}{parameters['id']}/", headers=AUTH)
             stored = answer.json() if answer.status_code == 200 else None
         stored_type, stored_config = (stored["type"], stored["config"]) if stored else (None, None)
